@@ -78,7 +78,7 @@ $(BUILD)/gen/paths.h: FORCE
 	@scripts/gen-paths "$(PREFIX)" > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 
-.PHONY: all install check unit asan run bench fuzz deps clean FORCE
+.PHONY: all install check unit asan run bench fuzz deps clean list-programs FORCE
 all: $(PROGRAM_FILES)
 
 unit-build: $(UNIT_TESTS)
@@ -118,3 +118,8 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# For tests and scripts: the programs this tree builds.
+list-programs:
+	@echo "daemons: $(sort $(DAEMONS))"
+	@echo "commands: $(sort $(COMMANDS))"
