@@ -134,6 +134,13 @@ int stream_getc(stream *s)
     return s->rbuf[s->rpos++];
 }
 
+int stream_peek(stream *s)
+{
+    if (fill(s) == 0)
+        return -1;
+    return s->rbuf[s->rpos];
+}
+
 size_t stream_read(stream *s, void *buf, size_t len)
 {
     size_t  done = 0;

@@ -12,7 +12,8 @@
  * resets it. stream_close() flushes, closes the descriptor and frees the
  * stream; stream_release() frees the stream but leaves the descriptor open.
  *
- * stream_get_line() reads up to and including '\n' into a strbuf, at most
+ * stream_peek() returns the next byte without consuming it (-1 at EOF or
+ * error). stream_get_line() reads up to and including '\n' into a strbuf, at most
  * `limit` bytes; the newline is stored, so a caller can tell a complete line
  * ("...\n"), an overlong one (limit reached, more follows) and a last line
  * without newline. Memory stays bounded by `limit` whatever the peer sends.
@@ -60,6 +61,7 @@ void    stream_set_timeout(stream *s, int timeout);
 void    stream_set_io(stream *s, stream_io_fn read_fn, stream_io_fn write_fn, void *context);
 
 int     stream_getc(stream *s);
+int     stream_peek(stream *s);
 size_t  stream_read(stream *s, void *buf, size_t len);
 enum stream_line stream_get_line(stream *s, strbuf *line, size_t limit);
 size_t  stream_pending(const stream *s);
