@@ -20,7 +20,6 @@ enum token_kind { TOKEN_ATOM, TOKEN_QUOTED, TOKEN_COMMENT, TOKEN_LITERAL, TOKEN_
 
 #define TOKEN_UNTERMINATED  (1 << 0)
 #define TOKEN_CONTROL       (1 << 1)        /* holds a control other than folding */
-#define TOKEN_8BIT          (1 << 2)
 
 #define NO_TOKEN            SIZE_MAX
 
@@ -59,9 +58,7 @@ static int is_special(int c)
 
 static int note_byte(int c)
 {
-    if (is_control(c))
-        return TOKEN_CONTROL;
-    return c >= 0x80 ? TOKEN_8BIT : 0;
+    return is_control(c) ? TOKEN_CONTROL : 0;
 }
 
 /*
