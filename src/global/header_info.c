@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "header_info.h"
+#include "mail_ctype.h"
 
 #define ADDR_RCPT   (HEADER_F_ADDRESS | HEADER_F_RECIPIENT)
 #define ADDR_SNDR   (HEADER_F_ADDRESS | HEADER_F_SENDER)
@@ -47,11 +48,6 @@ static int is_ftext(int ch)
     return ch >= 33 && ch <= 126 && ch != ':';
 }
 
-static int is_blank(int ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
 int header_name_valid(const char *name, size_t len)
 {
     if (len == 0)
@@ -72,7 +68,7 @@ int header_parse_name(const char *line, size_t len, size_t *name_len, size_t *va
     if (pos == 0)
         return 0;
     name_end = pos;
-    while (pos < len && is_blank(line[pos]))
+    while (pos < len && mail_is_blank(line[pos]))
         pos++;
     if (pos == len || line[pos] != ':')
         return 0;
@@ -132,7 +128,7 @@ int header_next(header_cursor *cursor, header_field *field)
     field->lines = 1;
     if (!header_parse_name(field->text, end - start, &field->name_len, &field->value_start))
         field->name_len = field->value_start = 0;
-    while (next < cursor->len && is_blank(cursor->text[next])) {
+    while (next < cursor->len && mail_is_blank(cursor->text[next])) {
         next = next_line(cursor, next, &end);
         field->lines++;
     }

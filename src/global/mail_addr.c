@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "mail_addr.h"
-
-#define IS_CONTROL(c)  ((unsigned char) (c) < 0x20 || (unsigned char) (c) == 0x7F)
+#include "mail_ctype.h"
 
 int mail_addr_is_atext(int ch)
 {
@@ -59,7 +58,7 @@ static void append_without_controls(strbuf *out, const char *text, size_t len)
 {
     strbuf_reserve(out, len);
     for (size_t i = 0; i < len; i++)
-        strbuf_append_char(out, IS_CONTROL(text[i]) ? '?' : text[i]);
+        strbuf_append_char(out, mail_is_control((unsigned char) text[i]) ? '?' : text[i]);
 }
 
 void mail_addr_quote_local(strbuf *out, const char *local, size_t len)
@@ -73,7 +72,7 @@ void mail_addr_quote_local(strbuf *out, const char *local, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (local[i] == '"' || local[i] == '\\')
             strbuf_append_char(out, '\\');
-        strbuf_append_char(out, IS_CONTROL(local[i]) ? '?' : local[i]);
+        strbuf_append_char(out, mail_is_control((unsigned char) local[i]) ? '?' : local[i]);
     }
     strbuf_append_char(out, '"');
 }
@@ -115,12 +114,12 @@ static int unquote_local(strbuf *out, const char *text, size_t len)
     int     quoted = 0;
 
     for (size_t i = 0; i < len; i++) {
-        if (IS_CONTROL(text[i]))
+        if (mail_is_control((unsigned char) text[i]))
             return -1;
         if (text[i] == '"') {
             quoted = !quoted;
         } else if (text[i] == '\\') {
-            if (!quoted || i + 1 >= len || IS_CONTROL(text[i + 1]))
+            if (!quoted || i + 1 >= len || mail_is_control((unsigned char) text[i + 1]))
                 return -1;
             strbuf_append_char(out, text[++i]);
         } else {
@@ -138,7 +137,7 @@ int mail_addr_unquote(strbuf *out, const char *external, size_t len)
     if (unquote_local(out, external, split) < 0)
         goto bad;
     for (size_t i = split; i < len; i++)
-        if (IS_CONTROL(external[i]) || external[i] == '"' || external[i] == '\\')
+        if (mail_is_control((unsigned char) external[i]) || external[i] == '"' || external[i] == '\\')
             goto bad;
     strbuf_append(out, external + split, len - split);
     return 0;

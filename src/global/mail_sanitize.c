@@ -5,14 +5,10 @@
 #include <string.h>
 
 #include "mail_addr.h"
+#include "mail_ctype.h"
 #include "mail_params.h"
 #include "mail_sanitize.h"
 #include "mail_utf8.h"
-
-static int is_printable(unsigned char c)
-{
-    return c >= 0x20 && c <= 0x7E;
-}
 
 void sanitize_printable(strbuf *out, const char *text, size_t len)
 {
@@ -20,7 +16,7 @@ void sanitize_printable(strbuf *out, const char *text, size_t len)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char) text[i];
 
-        strbuf_append_char(out, is_printable(c) ? c : SANITIZE_REPLACEMENT);
+        strbuf_append_char(out, mail_is_printable(c) ? c : SANITIZE_REPLACEMENT);
     }
 }
 
@@ -32,7 +28,7 @@ void sanitize_comment(strbuf *out, const char *text, size_t len)
 
         if (c == '(' || c == ')' || c == '\\')
             strbuf_append_char(out, '\\');
-        strbuf_append_char(out, is_printable(c) ? c : SANITIZE_REPLACEMENT);
+        strbuf_append_char(out, mail_is_printable(c) ? c : SANITIZE_REPLACEMENT);
     }
 }
 
@@ -45,7 +41,7 @@ static void append_utf8_printable(strbuf *out, const char *text, size_t len)
     for (size_t i = 0; i < len; i += step) {
         if (p[i] < 0x80) {
             step = 1;
-            strbuf_append_char(out, is_printable(p[i]) ? p[i] : SANITIZE_REPLACEMENT);
+            strbuf_append_char(out, mail_is_printable(p[i]) ? p[i] : SANITIZE_REPLACEMENT);
         } else if ((step = utf8_char_length(p + i, len - i)) != 0) {
             strbuf_append(out, p + i, step);
         } else {

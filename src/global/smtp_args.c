@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mail_ctype.h"
 #include "mail_sanitize.h"
 #include "mail_utf8.h"
 #include "mem.h"
@@ -107,22 +108,12 @@ static void args_reset(smtp_args *args, int kind)
 
 /* Splitting. */
 
-static int is_blank(int ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
-static int is_ascii_alnum(int ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
 int esmtp_keyword_valid(const char *keyword, size_t len)
 {
-    if (len == 0 || !is_ascii_alnum(keyword[0]))
+    if (len == 0 || !mail_is_alnum((unsigned char) keyword[0]))
         return 0;
     for (size_t i = 1; i < len; i++)
-        if (!is_ascii_alnum(keyword[i]) && keyword[i] != '-')
+        if (!mail_is_alnum((unsigned char) keyword[i]) && keyword[i] != '-')
             return 0;
     return 1;
 }
@@ -152,11 +143,11 @@ int esmtp_param_next(const char *text, size_t len, size_t *pos, int flags,
     size_t  start;
     const char *equals;
 
-    while (*pos < len && is_blank(text[*pos]))
+    while (*pos < len && mail_is_blank(text[*pos]))
         (*pos)++;
     if (*pos >= len)
         return 0;
-    for (start = *pos; *pos < len && !is_blank(text[*pos]); (*pos)++)
+    for (start = *pos; *pos < len && !mail_is_blank(text[*pos]); (*pos)++)
          /* find the end */ ;
     param->text = text + start;
     param->text_len = *pos - start;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mail_addr.h"
+#include "mail_ctype.h"
 #include "mail_utf8.h"
 #include "mem.h"
 #include "smtp_path.h"
@@ -62,17 +63,12 @@ static int peek(const path_cursor *c)
     return c->pos < c->len ? c->text[c->pos] : -1;
 }
 
-static int is_blank(int ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
 /* At the character that ends the path: '>' in brackets, else blank or end. */
 static int at_path_end(const path_cursor *c)
 {
     int     ch = peek(c);
 
-    return c->bracketed ? ch == '>' : (ch < 0 || is_blank(ch));
+    return c->bracketed ? ch == '>' : (ch < 0 || mail_is_blank(ch));
 }
 
 /* Why the character at the cursor cannot be there. */
@@ -82,7 +78,7 @@ static int fail_at_character(path_cursor *c, const char *why)
 
     if (ch < 0)
         return fail(c, c->bracketed ? "missing '>'" : why);
-    if (ch < 0x20 || ch == 0x7F)
+    if (mail_is_control(ch))
         return fail(c, "control character");
     return fail(c, why);
 }
@@ -118,9 +114,9 @@ static int parse_quoted_local(path_cursor *c)
         }
         if (ch == '\\') {
             c->pos++;
-            if ((ch = peek(c)) < 0x20 || ch > 0x7E)
+            if (!mail_is_printable(ch = peek(c)))
                 return fail(c, "bad quoted pair");
-        } else if (ch < 0x20 || ch == 0x7F) {
+        } else if (mail_is_control(ch)) {
             return fail(c, "control character");
         }
         strbuf_append_char(local, ch);
@@ -255,7 +251,7 @@ static int phrase_before_address(const path_cursor *c)
 {
     size_t  pos = c->pos;
 
-    while (pos < c->len && is_blank(c->text[pos]))
+    while (pos < c->len && mail_is_blank(c->text[pos]))
         pos++;
     return pos < c->len && c->text[pos] == '<';
 }
@@ -275,7 +271,7 @@ int smtp_path_parse(smtp_path *path, const char *text, size_t len, int flags)
     size_t  path_start;
 
     path_reset(path);
-    while (c.pos < len && is_blank(text[c.pos]))
+    while (c.pos < len && mail_is_blank(text[c.pos]))
         c.pos++;
     if (c.pos == len) {
         path->why = "missing address";
@@ -293,7 +289,7 @@ int smtp_path_parse(smtp_path *path, const char *text, size_t len, int flags)
     path->text_offset = c.pos;
     if (parse_path_body(&c, flags) < 0)
         return SMTP_PATH_BAD;
-    if (c.pos < len && !is_blank(text[c.pos])) {
+    if (c.pos < len && !mail_is_blank(text[c.pos])) {
         fail_at_character(&c, "junk after address");
         return SMTP_PATH_BAD;
     }

@@ -5,17 +5,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mail_ctype.h"
 #include "mail_utf8.h"
 #include "valid_hostname.h"
-
-#define IS_ASCII_ALNUM(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') \
-                           || ((c) >= '0' && (c) <= '9'))
-#define IS_DIGIT(c)       ((c) >= '0' && (c) <= '9')
 
 /* Length of the label character at p (letter, digit, hyphen...), 0 if none. */
 static size_t label_char_length(const unsigned char *p, size_t avail, int flags)
 {
-    if (IS_ASCII_ALNUM(*p) || *p == '-')
+    if (mail_is_alnum(*p) || *p == '-')
         return 1;
     if (*p == '_' && (flags & HOSTNAME_ALLOW_UNDERSCORE))
         return 1;
@@ -38,7 +35,7 @@ static int valid_label(const unsigned char *start, const unsigned char *end,
     for (const unsigned char *p = start; p < end; p += step) {
         if ((step = label_char_length(p, (size_t) (end - p), flags)) == 0)
             return 0;
-        if (!IS_DIGIT(*p))
+        if (!mail_is_digit(*p))
             *numeric = 0;
     }
     return 1;
@@ -86,7 +83,7 @@ static int ipv4_octet(const char *text, size_t len, size_t *pos)
     size_t  start = *pos;
     int     value = 0;
 
-    while (*pos < len && IS_DIGIT(text[*pos]) && *pos - start < 3)
+    while (*pos < len && mail_is_digit(text[*pos]) && *pos - start < 3)
         value = value * 10 + (text[(*pos)++] - '0');
     if (*pos == start || value > 255)
         return 0;
@@ -106,11 +103,6 @@ int valid_ipv4(const char *text, size_t len)
             return 0;
     }
     return pos == len;
-}
-
-static int hex_digit(int ch)
-{
-    return IS_DIGIT(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
 /*
@@ -133,7 +125,7 @@ int valid_ipv6(const char *text, size_t len)
     for (;;) {
         size_t  start = pos;
 
-        while (pos < len && hex_digit(text[pos]) && pos - start < 5)
+        while (pos < len && mail_hex_value(text[pos]) >= 0 && pos - start < 5)
             pos++;
         if (pos < len && text[pos] == '.') {
             if (groups + 2 > 8 || !valid_ipv4(text + start, len - start))

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mail_ctype.h"
 #include "mail_utf8.h"
 #include "xtext.h"
 
@@ -11,17 +12,6 @@
 #define ORCPT_TYPE_UTF8     "utf-8"
 #define UNICODE_REPLACEMENT 0xFFFD
 #define HEXPOINT_MAX_DIGITS 6
-
-static int hex_value(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
 
 /* xchar: printable ASCII except '+' and '='. */
 static int is_xchar(unsigned char c)
@@ -67,7 +57,7 @@ static int hexchar_value(const char *text, size_t len, size_t pos)
 
     if (len - pos < 3 || text[pos] != '+')
         return -1;
-    if ((high = hex_value(text[pos + 1])) < 0 || (low = hex_value(text[pos + 2])) < 0)
+    if ((high = mail_hex_value(text[pos + 1])) < 0 || (low = mail_hex_value(text[pos + 2])) < 0)
         return -1;
     return high * 16 + low;
 }
@@ -116,7 +106,7 @@ static int decode_rfc822_address(strbuf *address, const char *text, size_t len)
     if (xtext_decode(address, text, len) < 0)
         return -1;
     for (size_t i = 0; i < address->len; i++)
-        if ((unsigned char) address->data[i] < 0x20 || (unsigned char) address->data[i] > 0x7E)
+        if (!mail_is_printable((unsigned char) address->data[i]))
             return -1;
     return 0;
 }
@@ -134,10 +124,10 @@ static int embedded_unicode_char(const char *text, size_t len, size_t *pos,
 
     if (len - i < 5 || text[i] != '\\' || text[i + 1] != 'x' || text[i + 2] != '{')
         return -1;
-    for (i += 3; i < len && hex_value(text[i]) >= 0; i++) {
+    for (i += 3; i < len && mail_hex_value(text[i]) >= 0; i++) {
         if (++digits > HEXPOINT_MAX_DIGITS)
             return -1;
-        value = value * 16 + (uint32_t) hex_value(text[i]);
+        value = value * 16 + (uint32_t) mail_hex_value(text[i]);
     }
     if (digits == 0 || i >= len || text[i] != '}')
         return -1;
