@@ -146,8 +146,7 @@ static int parse_dot_string(path_cursor *c)
 
 static int is_hostname_byte(int ch)
 {
-    return ch >= 0x80 || ch == '.' || ch == '-' || ch == '_'
-        || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    return ch >= 0x80 || ch == '.' || ch == '-' || ch == '_' || mail_is_alnum(ch);
 }
 
 /* A domain: host name, or (when allowed) an address literal. */
@@ -195,7 +194,9 @@ static int parse_route(path_cursor *c)
             c->pos++;
             break;
         }
-        if (peek(c) != ',' || (c->pos++, peek(c)) != '@')
+        if (peek(c) == ',' && c->pos + 1 < c->len && c->text[c->pos + 1] == '@')
+            c->pos++;                           /* the ',' */
+        else
             status = fail(c, "bad source route");
     }
     strbuf_free(scratch);
