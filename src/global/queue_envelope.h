@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
+#include "dsn.h"
 #include "htable.h"
 #include "queue_file.h"
 #include "stream.h"
@@ -28,12 +29,6 @@
 
 #define QUEUE_READ_CONTENT  (1 << 0)
 
-#define DSN_NOTIFY_NEVER    1
-#define DSN_NOTIFY_SUCCESS  2
-#define DSN_NOTIFY_FAILURE  4
-#define DSN_NOTIFY_DELAY    8
-#define DSN_NOTIFY_ANY      (DSN_NOTIFY_NEVER | DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE \
-                             | DSN_NOTIFY_DELAY)
 
 typedef struct queue_recipient {
     char   *address;

@@ -201,9 +201,9 @@ static int decode_body(smtp_args *args, const esmtp_param *param, int flags)
 static int decode_ret(smtp_args *args, const esmtp_param *param, int flags)
 {
     if (value_is(param, "FULL"))
-        args->ret = SMTP_RET_FULL;
+        args->ret = DSN_RET_FULL;
     else if (value_is(param, "HDRS"))
-        args->ret = SMTP_RET_HDRS;
+        args->ret = DSN_RET_HDRS;
     else
         return SMTP_ARGS_ERR_RET;
     return SMTP_ARGS_OK;
@@ -258,8 +258,8 @@ static int notify_keyword(const char *word, size_t len)
         const char *name;
         int     bit;
     } keywords[] = {
-        {"NEVER", SMTP_NOTIFY_NEVER}, {"SUCCESS", SMTP_NOTIFY_SUCCESS},
-        {"FAILURE", SMTP_NOTIFY_FAILURE}, {"DELAY", SMTP_NOTIFY_DELAY},
+        {"NEVER", DSN_NOTIFY_NEVER}, {"SUCCESS", DSN_NOTIFY_SUCCESS},
+        {"FAILURE", DSN_NOTIFY_FAILURE}, {"DELAY", DSN_NOTIFY_DELAY},
     };
 
     for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
@@ -286,7 +286,7 @@ static int decode_notify(smtp_args *args, const esmtp_param *param, int flags)
             break;
         word = comma + 1;
     }
-    if ((mask & SMTP_NOTIFY_NEVER) && mask != SMTP_NOTIFY_NEVER)
+    if ((mask & DSN_NOTIFY_NEVER) && mask != DSN_NOTIFY_NEVER)
         return SMTP_ARGS_ERR_NOTIFY;
     args->notify = mask;
     return SMTP_ARGS_OK;

@@ -52,6 +52,7 @@
 
 #include <stddef.h>
 
+#include "dsn.h"
 #include "smtp_path.h"
 #include "strbuf.h"
 
@@ -92,15 +93,9 @@ enum smtp_args_status {
 #define SMTP_PARAM_NOTIFY    (1 << 7)
 #define SMTP_PARAM_ORCPT     (1 << 8)
 
-/* Values, numerically as Postfix stores them in queue files. */
+/* BODY= values; RET= and NOTIFY= use DSN_RET_* and DSN_NOTIFY_* (dsn.h). */
 #define SMTP_BODY_7BIT       1
 #define SMTP_BODY_8BITMIME   2
-#define SMTP_RET_FULL        (1 << 0)
-#define SMTP_RET_HDRS        (1 << 1)
-#define SMTP_NOTIFY_NEVER    (1 << 0)
-#define SMTP_NOTIFY_SUCCESS  (1 << 1)
-#define SMTP_NOTIFY_DELAY    (1 << 2)
-#define SMTP_NOTIFY_FAILURE  (1 << 3)
 
 #define SMTP_ENVID_MAX_LENGTH 100
 

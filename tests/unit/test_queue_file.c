@@ -107,7 +107,7 @@ static void write_message(char *id, size_t id_size, int done_offset_out[1])
     rec_put_str(s, REC_TYPE_ATTR, "client_address=192.0.2.1");
     rec_put_str(s, REC_TYPE_SENDER, "alice@example.org");
     rec_put_str(s, REC_TYPE_ORIG_RCPT, "list@example.test");
-    rec_put_str(s, REC_TYPE_DSN_NOTIFY, "6");
+    rec_put_str(s, REC_TYPE_DSN_NOTIFY, "10");
     done_offset_out[0] = (int) stream_tell(s);
     rec_put_str(s, REC_TYPE_RCPT, "bob@example.test");
     sizes.content_offset = stream_tell(s);

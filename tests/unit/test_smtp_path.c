@@ -390,7 +390,7 @@ static void test_args_values(void **state)
     assert_string_equal(args->path->address->data, "bounce@x.example");
     assert_int_equal(args->size, 12345);
     assert_int_equal(args->body, SMTP_BODY_8BITMIME);
-    assert_int_equal(args->ret, SMTP_RET_HDRS);
+    assert_int_equal(args->ret, DSN_RET_HDRS);
     assert_string_equal(args->envid->data, "QQ+1");
     assert_string_equal(args->auth->data, "joe@x.example");
     assert_string_equal(args->xverp->data, "");
@@ -400,7 +400,7 @@ static void test_args_values(void **state)
 
     assert_int_equal(smtp_args_parse(args, RCPT, rcpt, strlen(rcpt), ALL_ON), SMTP_ARGS_OK);
     assert_int_equal(args->params, SMTP_PARAM_NOTIFY | SMTP_PARAM_ORCPT);
-    assert_int_equal(args->notify, SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY);
+    assert_int_equal(args->notify, DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY);
     assert_string_equal(args->orcpt_type->data, "rfc822");
     assert_string_equal(args->orcpt->data, "R@y.example");
     assert_int_equal(args->size, 0);                    /* reset between commands */
