@@ -17,8 +17,9 @@
 static int inline_add(map_t *map, map_memory *table, const char *item, strbuf *entry,
                       strbuf *why)
 {
-    char   *equals;
+    const char *equals;
     strbuf *key;
+    strbuf *value;
     int     status = 0;
 
     if (map_unbrace(item, entry) < 0)
@@ -29,18 +30,19 @@ static int inline_add(map_t *map, map_memory *table, const char *item, strbuf *e
         return -1;
     }
     key = strbuf_new(32);
+    value = strbuf_from(equals + 1);
     strbuf_set_mem(key, entry->data, (size_t) (equals - entry->data));
     map_trim(key);
+    map_trim(value);
     if ((map->flags & MAP_FLAG_FOLD))
         strbuf_lowercase(key);
-    strbuf_set(entry, equals + 1);
-    map_trim(entry);
-    if (key->len == 0 || entry->len == 0) {
+    if (key->len == 0 || value->len == 0) {
         strbuf_printf(why, "empty name or value in \"%s\"; " INLINE_SYNTAX, map->spec);
         status = -1;
     } else {
-        (void) map_memory_put(table, key->data, entry->data);
+        (void) map_memory_put(table, key->data, value->data);
     }
+    strbuf_free(value);
     strbuf_free(key);
     return status;
 }

@@ -6,7 +6,9 @@
  * writers apart instead. The map starts at lmdb_map_size bytes and doubles
  * whenever a write finds it full. A table being created is written in
  * batches; the puts of the open batch are remembered so that a batch that
- * hits the size limit is replayed after the map has grown.
+ * hits the size limit is replayed after the map has grown. Writes are not
+ * synced one by one: a created table is synced before it is renamed into
+ * place, an updated one when it is closed (under the exclusive lock).
  */
 #include <limits.h>
 #include <lmdb.h>
@@ -77,7 +79,8 @@ static int lmdb_open(map_t *map, strbuf *why)
     strbuf *path = strbuf_new(256);
 
     strbuf_printf(path, "%s%s", map->name, map->type->suffix);
-    if (lmdb_open_env(map, path->data, map->mode == MAP_READ ? MDB_RDONLY : 0, why) < 0) {
+    if (lmdb_open_env(map, path->data, map->mode == MAP_READ ? MDB_RDONLY : MDB_NOSYNC,
+                      why) < 0) {
         strbuf_free(path);
         return -1;
     }
@@ -324,8 +327,11 @@ static int lmdb_sequence(map_t *map, int first, strbuf *key, strbuf *value)
 static void lmdb_close(map_t *map)
 {
     lmdb_table *table = lmdb_of(map);
+    int     err;
 
     lmdb_end_sequence(table);
+    if (map->mode == MAP_UPDATE && (err = mdb_env_sync(table->env, 1)) != 0)
+        msg_warn("%s: sync: %s", map->spec, mdb_strerror(err));
     mdb_env_close(table->env);
     if (table->batch)
         argv_free(table->batch);
