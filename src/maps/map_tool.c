@@ -320,9 +320,12 @@ static int for_each_key(const tool_run *run, map_t **maps, size_t count)
             : delete_key(maps, count, run->key);
     in = stream_open_fd(STDIN_FILENO, 0);
     key = strbuf_new(256);
-    while (next_input_key(in, key))
+    while (next_input_key(in, key)) {
         found |= run->mode == MODE_QUERY ? query_key(run, maps, count, key->data, 1)
             : delete_key(maps, count, key->data);
+        if (stream_pending(in) == 0 && stream_flush(run->out) < 0)
+            msg_fatal("write to standard output: %m");  /* answer before waiting */
+    }
     strbuf_free(key);
     stream_release(in);
     return found;
