@@ -51,7 +51,7 @@ static int fail_open(map_t *map, strbuf *why)
 
 static int fail_lookup(map_t *map, const char *key, strbuf *value)
 {
-    return map_fail(map, "table %s is configured to fail every request", map->spec);
+    return map_fail(map, "configured to fail every request");
 }
 
 static int fail_update(map_t *map, const char *key, const char *value, int replace)
