@@ -123,17 +123,3 @@ int     cidr_net_match(const cidr_net *net, const cidr_addr *addr)
         return 1;
     return ((net->addr.bytes[full] ^ addr->bytes[full]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
-
-int     cidr_looks_like_net(const char *text)
-{
-    cidr_net net;
-    strbuf *why;
-    int     parsed;
-
-    if (*text == '[' || isdigit((unsigned char) *text))
-        return 1;
-    why = strbuf_new(32);
-    parsed = strchr(text, ':') && cidr_net_parse(text, &net, why) == 0;
-    strbuf_free(why);
-    return parsed;
-}

@@ -10,10 +10,6 @@
  * or a bad address fail with a reason worded as Postfix words it.
  * cidr_net_match() is true when the address lies in the network; IPv4 and
  * IPv6 never match each other.
- *
- * cidr_looks_like_net() tells whether text is meant as an address or
- * network (starts with a digit or '[', or is an IPv6 form), for lists that
- * mix networks with host names.
  */
 #ifndef POSTERN_CIDR_MATCH_H
 #define POSTERN_CIDR_MATCH_H
@@ -33,6 +29,5 @@ typedef struct cidr_net {
 int     cidr_addr_parse(const char *text, cidr_addr *addr);
 int     cidr_net_parse(const char *text, cidr_net *net, strbuf *why);
 int     cidr_net_match(const cidr_net *net, const cidr_addr *addr);
-int     cidr_looks_like_net(const char *text);
 
 #endif

@@ -489,24 +489,9 @@ const char *map_spec(const map_t *map)
     return map->spec;
 }
 
-const char *map_type_name(const map_t *map)
-{
-    return map->type_name;
-}
-
-const char *map_name(const map_t *map)
-{
-    return map->name;
-}
-
 int     map_flags(const map_t *map)
 {
     return map->flags;
-}
-
-int     map_type_known(const char *type)
-{
-    return map_type_find(type) != NULL;
 }
 
 int     map_can_create(const char *type)

@@ -54,14 +54,21 @@
  * removes its temporary file; map_remove_temp_files() does the same from
  * an exit hook.
  *
+ * map_type_names() lists the types this build supports (postconf -m);
+ * map_can_create() tells which of them postmap can build, and
+ * map_file_suffix() the suffix of their files (".db").
+ *
  * Memory: map_open/map_create return a map the caller frees with
  * map_close(). Strings returned through `value` and `key` belong to the map
  * and stay valid until the next operation on it. map_error() likewise.
+ * map_type_names() returns a new argv the caller frees.
  */
 #ifndef POSTERN_MAP_H
 #define POSTERN_MAP_H
 
 #include <sys/types.h>
+
+#include "argv.h"
 
 typedef struct map map_t;
 
@@ -99,12 +106,10 @@ void    map_close(map_t *map);
 int     map_broken(const map_t *map);
 const char *map_error(const map_t *map);
 const char *map_spec(const map_t *map);
-const char *map_type_name(const map_t *map);
-const char *map_name(const map_t *map);
 int     map_flags(const map_t *map);
 int     map_can_create(const char *type);
-int     map_type_known(const char *type);
 const char *map_file_suffix(const char *type);
+argv_t *map_type_names(void);
 
 const char *map_changed_name(void);
 void    map_remove_temp_files(void);

@@ -2,11 +2,7 @@
  * map_source - the text of a rule table: a file, or rules written inline.
  * See map_impl.h.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "map_impl.h"
 #include "map_text.h"
@@ -46,10 +42,8 @@ int     map_load_source(map_t *map, const char *label, strbuf *text, strbuf *why
     strbuf_reset(text);
     if (map->name[0] == '{')
         return inline_rules(map, label, text, why);
-    if ((map->fd = open(map->name, O_RDONLY | O_CLOEXEC)) < 0) {
-        strbuf_printf(why, "open %s: %s", map->name, strerror(errno));
+    if ((map->fd = map_open_regular(map->name, why)) < 0)
         return -1;
-    }
     map->fd_owned = 1;
     map->path = xstrdup(map->name);
     return map_read_fd(map->fd, map->name, text, why);

@@ -3,7 +3,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "map_text.h"
@@ -167,4 +169,26 @@ int     map_read_fd(int fd, const char *path, strbuf *text, strbuf *why)
         return -1;
     }
     return 0;
+}
+
+int     map_open_regular(const char *path, strbuf *why)
+{
+    struct stat st;
+    int     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0) {
+        strbuf_printf(why, "open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        strbuf_printf(why, "fstat %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        strbuf_printf(why, "open %s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -23,7 +23,9 @@
  * item is not enclosed in braces.
  *
  * map_read_fd() reads a whole file from a descriptor into `text`, refusing
- * NUL bytes (the reason names the file).
+ * NUL bytes (the reason names the file). map_open_regular() opens a file
+ * for reading only if it is a regular file (never waiting on a FIFO or
+ * reading a device forever); -1 with "open FILE: reason" otherwise.
  */
 #ifndef POSTERN_MAP_TEXT_H
 #define POSTERN_MAP_TEXT_H
@@ -48,6 +50,7 @@ int     map_text_entry(char *line, char **key, char **value, strbuf *why);
 int     map_split_list(const char *text, argv_t *items, strbuf *why);
 int     map_unbrace(const char *item, strbuf *inside);
 int     map_read_fd(int fd, const char *path, strbuf *text, strbuf *why);
+int     map_open_regular(const char *path, strbuf *why);
 void    map_trim(strbuf *text);
 
 #endif

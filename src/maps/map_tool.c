@@ -207,8 +207,8 @@ static void build_table(const tool_run *run, const char *arg)
     int     fd;
 
     require_creatable(spec);
-    if ((fd = open(source, O_RDONLY | O_CLOEXEC)) < 0)
-        msg_fatal("open %s: %m", source);
+    if ((fd = map_open_regular(source, why)) < 0)
+        msg_fatal("%s", why->data);
     if (fstat(fd, &st) < 0)
         msg_fatal("fstat %s: %m", source);
     if (map_read_fd(fd, source, text, why) < 0)

@@ -36,9 +36,20 @@ static const map_type *const map_types[] = {
     &map_type_fail,
 };
 
+#define TYPE_COUNT (sizeof(map_types) / sizeof(map_types[0]))
+
+argv_t *map_type_names(void)
+{
+    argv_t *names = argv_new(TYPE_COUNT);
+
+    for (size_t i = 0; i < TYPE_COUNT; i++)
+        argv_add(names, map_types[i]->name);
+    return names;
+}
+
 const map_type *map_type_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof(map_types) / sizeof(map_types[0]); i++)
+    for (size_t i = 0; i < TYPE_COUNT; i++)
         if (strcmp(map_types[i]->name, name) == 0)
             return map_types[i];
     return NULL;

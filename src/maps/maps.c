@@ -71,11 +71,6 @@ const char *maps_error(const maps_t *maps)
     return maps->error->data;
 }
 
-const char *maps_title(const maps_t *maps)
-{
-    return maps->title;
-}
-
 size_t  maps_count(const maps_t *maps)
 {
     return maps->count;

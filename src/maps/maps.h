@@ -35,7 +35,6 @@ typedef struct maps maps_t;
 maps_t *maps_open(const char *title, const char *list, int flags);
 int     maps_find(maps_t *maps, const char *key, int table_flags, const char **value);
 const char *maps_error(const maps_t *maps);
-const char *maps_title(const maps_t *maps);
 size_t  maps_count(const maps_t *maps);
 void    maps_free(maps_t *maps);
 

@@ -107,8 +107,7 @@ static void add_file(match_list *list, const char *path, int depth)
 
     if (depth >= MATCH_FILE_DEPTH) {
         list_error(list, "%s: files nested too deeply", path);
-    } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        strbuf_printf(why, "open %s: %s", path, strerror(errno));
+    } else if ((fd = map_open_regular(path, why)) < 0) {
         list_error(list, "%s", why->data);
     } else {
         if (map_read_fd(fd, path, text, why) < 0)

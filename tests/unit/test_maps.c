@@ -200,6 +200,23 @@ static void test_open_errors_make_a_broken_table(void **state)
     free(missing);
 }
 
+static void test_type_registry(void **state)
+{
+    argv_t *names = map_type_names();
+    const char *expected[] = {"hash", "btree", "lmdb", "cdb", "regexp", "pcre", "cidr",
+        "inline", "static", "texthash", "unix", "fail"};
+
+    assert_int_equal(names->count, sizeof(expected) / sizeof(expected[0]));
+    for (size_t i = 0; i < names->count; i++)
+        assert_true(argv_contains(names, expected[i]));
+    argv_free(names);
+    assert_true(map_can_create("lmdb"));
+    assert_false(map_can_create("regexp"));
+    assert_false(map_can_create("nosuch"));
+    assert_string_equal(map_file_suffix("cdb"), ".cdb");
+    assert_string_equal(map_file_suffix("pcre"), "");
+}
+
 static void test_wrong_database_format_is_an_error(void **state)
 {
     static const char *const pairs[] = {"a", "1", NULL};
@@ -413,6 +430,7 @@ int     main(void)
         cmocka_unit_test(test_nul_convention),
         cmocka_unit_test(test_update_and_delete_in_place),
         cmocka_unit_test(test_open_errors_make_a_broken_table),
+        cmocka_unit_test(test_type_registry),
         cmocka_unit_test(test_wrong_database_format_is_an_error),
         cmocka_unit_test(test_uncommitted_creation_leaves_nothing),
         cmocka_unit_test(test_created_file_mode_and_replacement_keeps_mode),

@@ -319,6 +319,10 @@ static void test_missing_text_file(void **state)
     assert_true(map_broken(map));
     assert_string_equal(map_error(map), "open /nonexistent/file: No such file or directory");
     map_close(map);
+    map = map_open("cidr:/dev/zero", MAP_READ, 0);  /* would never end */
+    assert_true(map_broken(map));
+    assert_string_equal(map_error(map), "open /dev/zero: not a regular file");
+    map_close(map);
 }
 
 static void test_text_table_follows_edits(void **state)
