@@ -27,7 +27,7 @@ trap 'rm -rf "$work"' EXIT
 : > "$work/main.cf"
 
 now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc -l; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 
 awk -v n="$keys" 'BEGIN { for (i = 0; i < n; i++)
     printf "user%d@example%d.com relay:[mx%d.example.net]:25\n", i, i % 97, i % 13 }' \
@@ -49,7 +49,7 @@ bench_one() {
     build=$(elapsed "$t0" "$t1")
     batch=$(elapsed "$t2" "$t3")
     empty=$(elapsed "$t1" "$t2")
-    per=$(echo "($batch - $empty) * 1000000 / $keys" | bc -l)
+    per=$(awk -v b="$batch" -v e="$empty" -v n="$keys" 'BEGIN { printf "%.4f", (b - e) * 1e6 / n }')
     printf '%-8s %-6s build %6.3f s   %d lookups %6.3f s   %5.2f us/lookup   (%d found)\n' \
         "$label" "$type" "$build" "$keys" "$batch" "$per" "$found"
 }
