@@ -107,7 +107,7 @@ conf_file *conf_file_parse(const char *path, const char *text, strbuf *error)
     int     line;
     int     orphan;
 
-    logical_line_start(&cursor, text);
+    logical_line_start(&cursor, text, 0);
     while ((line = logical_line_next(&cursor, logical, &orphan)) > 0) {
         if (orphan) {
             strbuf *warning = strbuf_new(64);

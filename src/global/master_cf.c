@@ -216,7 +216,7 @@ master_cf *master_cf_parse(const char *path, const char *text, strbuf *error)
     int     failed = 0;
 
     mcf->path = xstrdup(path);
-    logical_line_start(&cursor, text);
+    logical_line_start(&cursor, text, 0);
     while (!failed && (line = logical_line_next(&cursor, logical, &orphan)) > 0) {
         if (orphan) {
             strbuf_set(why, "logical line must not start with whitespace");

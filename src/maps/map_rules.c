@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "map_rules.h"
+#include "logical_line.h"
 #include "map_text.h"
 #include "mem.h"
 #include "msg.h"
@@ -292,11 +293,11 @@ static void read_line(rules_reader *reader, const char *text, int orphan)
 static void read_rules(rules_reader *reader, const strbuf *text)
 {
     strbuf *line = strbuf_new(256);
-    map_text_cursor cursor;
+    logical_cursor cursor;
     int     orphan;
 
-    map_text_start(&cursor, text);
-    while ((reader->line = map_text_next(&cursor, line, &orphan)) > 0) {
+    logical_line_start(&cursor, text->data, LOGICAL_LINE_KEEP_SPACE);
+    while ((reader->line = logical_line_next(&cursor, line, &orphan)) > 0) {
         map_trim(line);
         read_line(reader, line->data, orphan);
     }

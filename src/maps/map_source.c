@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include "map_impl.h"
+#include "logical_line.h"
 #include "map_text.h"
 #include "mem.h"
 #include "msg.h"
@@ -46,7 +47,7 @@ int     map_load_source(map_t *map, const char *label, strbuf *text, strbuf *why
         return -1;
     map->fd_owned = 1;
     map->path = xstrdup(map->name);
-    return map_read_fd(map->fd, map->name, text, why);
+    return fd_read_text(map->fd, map->name, text, why);
 }
 
 void    map_text_error(map_t *map, int *errors, const char *fmt, ...)

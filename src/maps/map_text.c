@@ -10,54 +10,6 @@
 
 #include "map_text.h"
 
-void    map_text_start(map_text_cursor *cursor, const strbuf *text)
-{
-    cursor->next = text->data;
-    cursor->end = text->data + text->len;
-    cursor->line = 0;
-}
-
-/* Classifies a physical line: 0 blank or comment, 1 new, 2 continuation. */
-static int line_kind(const char *cp, size_t len)
-{
-    size_t  skip = 0;
-
-    while (skip < len && isspace((unsigned char) cp[skip]))
-        skip++;
-    if (skip == len || cp[skip] == '#')
-        return 0;
-    return skip > 0 ? 2 : 1;
-}
-
-int     map_text_next(map_text_cursor *cursor, strbuf *line, int *orphan)
-{
-    int     first = 0;
-
-    strbuf_reset(line);
-    *orphan = 0;
-    while (cursor->next < cursor->end) {
-        const char *cp = cursor->next;
-        const char *newline = memchr(cp, '\n', (size_t) (cursor->end - cp));
-        size_t  len = newline ? (size_t) (newline - cp) : (size_t) (cursor->end - cp);
-        int     kind = line_kind(cp, len);
-
-        if (kind == 1 && first)
-            break;                      /* the next logical line starts here */
-        cursor->next = cp + len + (newline != NULL);
-        cursor->line++;
-        if (kind == 0)
-            continue;
-        if (first == 0) {
-            first = cursor->line;
-            *orphan = (kind == 2);
-        }
-        strbuf_append(line, cp, len);
-        if (*orphan)
-            break;
-    }
-    return first;
-}
-
 void    map_trim(strbuf *text)
 {
     size_t  start = 0;
@@ -146,28 +98,6 @@ int     map_unbrace(const char *item, strbuf *inside)
         return -1;
     strbuf_set_mem(inside, item + 1, len - 2);
     map_trim(inside);
-    return 0;
-}
-
-int     map_read_fd(int fd, const char *path, strbuf *text, strbuf *why)
-{
-    char    chunk[8192];
-    ssize_t count;
-
-    strbuf_reset(text);
-    while ((count = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (count < 0) {
-            if (errno == EINTR)
-                continue;
-            strbuf_printf(why, "read %s: %s", path, strerror(errno));
-            return -1;
-        }
-        strbuf_append(text, chunk, (size_t) count);
-    }
-    if (memchr(text->data, 0, text->len)) {
-        strbuf_printf(why, "%s: file contains a NUL byte", path);
-        return -1;
-    }
     return 0;
 }
 

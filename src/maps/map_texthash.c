@@ -10,6 +10,7 @@
 #include <ctype.h>
 
 #include "map_impl.h"
+#include "logical_line.h"
 #include "map_text.h"
 #include "msg.h"
 
@@ -39,13 +40,13 @@ static int texthash_parse(map_t *map, const strbuf *text)
 {
     strbuf *line = strbuf_new(256);
     strbuf *reason = strbuf_new(64);
-    map_text_cursor cursor;
+    logical_cursor cursor;
     int     lineno;
     int     orphan;
     int     errors = 0;
 
-    map_text_start(&cursor, text);
-    while ((lineno = map_text_next(&cursor, line, &orphan)) > 0) {
+    logical_line_start(&cursor, text->data, LOGICAL_LINE_KEEP_SPACE);
+    while ((lineno = logical_line_next(&cursor, line, &orphan)) > 0) {
         if (orphan)
             map_text_error(map, &errors, "%s, line %d: logical line must not start with "
                            "whitespace: \"%s\"", map->name, lineno, line->data);

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "mail_params.h"
+#include "logical_line.h"
 #include "map_text.h"
 #include "map_tool.h"
 #include "mem.h"
@@ -115,12 +116,12 @@ static void add_source_text(const map_tool *tool, map_t *map, const char *source
                             const strbuf *text)
 {
     strbuf *line = strbuf_new(256);
-    map_text_cursor cursor;
+    logical_cursor cursor;
     int     lineno;
     int     orphan;
 
-    map_text_start(&cursor, text);
-    while ((lineno = map_text_next(&cursor, line, &orphan)) > 0) {
+    logical_line_start(&cursor, text->data, LOGICAL_LINE_KEEP_SPACE);
+    while ((lineno = logical_line_next(&cursor, line, &orphan)) > 0) {
         if (orphan)
             msg_warn("%s, line %d: logical line must not start with whitespace: \"%s\"",
                      source, lineno, line->data);
@@ -211,7 +212,7 @@ static void build_table(const tool_run *run, const char *arg)
         msg_fatal("%s", why->data);
     if (fstat(fd, &st) < 0)
         msg_fatal("fstat %s: %m", source);
-    if (map_read_fd(fd, source, text, why) < 0)
+    if (fd_read_text(fd, source, text, why) < 0)
         msg_fatal("%s", why->data);
     close(fd);
     become_owner(run, &st);
@@ -368,7 +369,7 @@ static strbuf *read_standard_input(void)
     strbuf *text = strbuf_new(4096);
     strbuf *why = strbuf_new(64);
 
-    if (map_read_fd(STDIN_FILENO, "standard input", text, why) < 0)
+    if (fd_read_text(STDIN_FILENO, "standard input", text, why) < 0)
         msg_fatal("%s", why->data);
     strbuf_free(why);
     return text;

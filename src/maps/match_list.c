@@ -15,6 +15,7 @@
 #include "cidr_match.h"
 #include "mail_params.h"
 #include "map.h"
+#include "logical_line.h"
 #include "map_text.h"
 #include "match_list.h"
 #include "mem.h"
@@ -101,7 +102,7 @@ static void add_file(match_list *list, const char *path, int depth)
     strbuf *text = strbuf_new(1024);
     strbuf *line = strbuf_new(128);
     strbuf *why = strbuf_new(64);
-    map_text_cursor cursor;
+    logical_cursor cursor;
     int     orphan;
     int     fd;
 
@@ -110,11 +111,11 @@ static void add_file(match_list *list, const char *path, int depth)
     } else if ((fd = map_open_regular(path, why)) < 0) {
         list_error(list, "%s", why->data);
     } else {
-        if (map_read_fd(fd, path, text, why) < 0)
+        if (fd_read_text(fd, path, text, why) < 0)
             list_error(list, "%s", why->data);
         close(fd);
-        map_text_start(&cursor, text);
-        while (!list->broken && map_text_next(&cursor, line, &orphan) > 0)
+        logical_line_start(&cursor, text->data, LOGICAL_LINE_KEEP_SPACE);
+        while (!list->broken && logical_line_next(&cursor, line, &orphan) > 0)
             add_patterns(list, line->data, depth + 1);
     }
     strbuf_free(why);

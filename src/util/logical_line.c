@@ -3,15 +3,18 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "logical_line.h"
 
-void logical_line_start(logical_cursor *cursor, const char *text)
+void logical_line_start(logical_cursor *cursor, const char *text, int flags)
 {
     cursor->next = text;
     cursor->line = 0;
+    cursor->flags = flags;
 }
 
 static void trim_trailing(strbuf *sb)
@@ -54,39 +57,60 @@ int logical_line_next(logical_cursor *cursor, strbuf *line, int *orphan)
         if (first == 0) {
             first = cursor->line;
             *orphan = kind == 2;
-        } else {
-            strbuf_append_char(line, ' ');
         }
-        strbuf_append(line, cp + indent, len - indent);
-        trim_trailing(line);
+        if (cursor->flags & LOGICAL_LINE_KEEP_SPACE) {
+            strbuf_append(line, cp, len);
+        } else {
+            if (line->len)
+                strbuf_append_char(line, ' ');
+            strbuf_append(line, cp + indent, len - indent);
+            trim_trailing(line);
+        }
         if (*orphan)
             break;
     }
     return first;
 }
 
-int file_read_text(const char *path, strbuf *text, strbuf *error)
+int fd_read_text(int fd, const char *name, strbuf *text, strbuf *error)
 {
-    FILE   *fp = fopen(path, "r");
     char    chunk[8192];
-    size_t  n;
+    ssize_t count;
 
     strbuf_reset(text);
-    if (fp == NULL) {
-        strbuf_printf(error, "open %s: %s", path, strerror(errno));
-        return -1;
+    while ((count = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (count < 0) {
+            if (errno == EINTR)
+                continue;
+            strbuf_printf(error, "read %s: %s", name, strerror(errno));
+            return -1;
+        }
+        strbuf_append(text, chunk, (size_t) count);
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        strbuf_append(text, chunk, n);
-    if (ferror(fp)) {
-        strbuf_printf(error, "read %s: %s", path, strerror(errno));
-        fclose(fp);
-        return -1;
-    }
-    fclose(fp);
     if (memchr(text->data, 0, text->len)) {
-        strbuf_printf(error, "%s: file contains a NUL byte", path);
+        strbuf_printf(error, "%s: file contains a NUL byte", name);
         return -1;
     }
     return 0;
+}
+
+int file_read_text(const char *path, strbuf *text, strbuf *error)
+{
+    struct stat st;
+    int     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int     rc;
+
+    strbuf_reset(text);
+    if (fd < 0) {
+        strbuf_printf(error, "open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        strbuf_printf(error, "open %s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    rc = fd_read_text(fd, path, text, error);
+    close(fd);
+    return rc;
 }

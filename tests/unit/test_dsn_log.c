@@ -10,16 +10,9 @@
 
 static void enter_queue(void)
 {
-    static int done;
-    char    dir[300];
-
     var_hash_queue_names = "deferred, defer";
     var_hash_queue_depth = 1;
-    if (done++)
-        return;
-    snprintf(dir, sizeof(dir), "%s/queue", unit_temp_dir());
-    mkdir(dir, 0700);
-    assert_int_equal(chdir(dir), 0);
+    unit_enter_queue();
 }
 
 static dsn_outcome sample(const char *rcpt, const char *reason)

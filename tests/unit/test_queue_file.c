@@ -76,15 +76,12 @@ static void test_record_damage(void **state)
 static void setup_queue(void)
 {
     static int done;
-    char    dir[300];
 
     var_hash_queue_names = "deferred, defer";
     var_hash_queue_depth = 1;
+    unit_enter_queue();
     if (done++)
         return;
-    snprintf(dir, sizeof(dir), "%s/queue", unit_temp_dir());
-    mkdir(dir, 0700);
-    assert_int_equal(chdir(dir), 0);
     for (const char *const *q = (const char *const[]) {"incoming", "active", "deferred",
                                                         "corrupt", NULL}; *q; q++)
         mkdir(*q, 0700);

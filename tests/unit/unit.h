@@ -3,7 +3,9 @@
  *
  * unit_temp_file() writes text to a fresh file under a per-process scratch
  * directory and returns its path (owned by the test harness, removed at
- * exit). unit_temp_dir() returns that directory.
+ * exit). unit_temp_dir() returns that directory. unit_enter_queue() makes
+ * a scratch queue directory the working directory (once per process), as
+ * daemons work in queue_directory.
  */
 #ifndef POSTERN_UNIT_H
 #define POSTERN_UNIT_H
@@ -55,6 +57,19 @@ static inline const char *unit_temp_file(const char *name, const char *text)
     fputs(text, fp);
     fclose(fp);
     return path;
+}
+
+static inline void unit_enter_queue(void)
+{
+    static int entered;
+    char    dir[300];
+
+    if (entered++)
+        return;
+    snprintf(dir, sizeof(dir), "%s/queue", unit_temp_dir());
+    mkdir(dir, 0700);
+    if (chdir(dir) < 0)
+        abort();
 }
 
 #endif
