@@ -109,7 +109,7 @@ static int add_host(service_def *def, const char *host, int families, const char
     struct addrinfo *res = NULL;
     char    bare[NI_MAXHOST];
     size_t  len = strlen(host);
-    size_t  before = def->endpoint_count;
+    int     found = 0;
 
     if (host[0] == '[') {
         if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(bare)) {
@@ -132,11 +132,13 @@ static int add_host(service_def *def, const char *host, int families, const char
         if (!family_allowed(ai->ai_family, families))
             continue;
         if (getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof(text), NULL, 0,
-                        NI_NUMERICHOST) == 0)
+                        NI_NUMERICHOST) == 0) {
             add_inet(def, ai->ai_family, text, port);
+            found = 1;
+        }
     }
     freeaddrinfo(res);
-    if (def->endpoint_count == before) {
+    if (!found) {
         strbuf_printf(why, "\"%s\" has no address in the enabled inet_protocols", host);
         return -1;
     }
