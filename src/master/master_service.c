@@ -338,7 +338,7 @@ static master_serv *create_service(service_def *def, master_serv *old_list,
 
         if ((ep->fd = take_endpoint(old_list, ep->key)) < 0
             && (ep->fd = open_endpoint(def, &def->endpoints[i], reason)) < 0) {
-            strbuf_printf(why, "service %s/%s: %s", def->name, def->type, reason->data);
+            strbuf_set(why, reason->data);
             strbuf_free(reason);
             destroy_service(svc);
             return NULL;
@@ -375,16 +375,21 @@ int master_apply_services(service_table *table, strbuf *why)
     close_unkept_endpoints(old_list, table);
     for (size_t i = 0; i < table->count; i++) {
         service_def *def = service_table_take(table, i);
-        master_serv *svc = create_service(def, old_list, why);
+        strbuf *label = strbuf_new(64);
+        master_serv *svc;
 
-        if (svc == NULL) {
+        strbuf_printf(label, "%s/%s", def->name, def->type);
+        if ((svc = create_service(def, old_list, why)) == NULL) {
             if (starting) {
                 master_services = new_list;
+                strbuf_free(label);
                 return -1;
             }
-            msg_warn("%s; the service stays unavailable", why->data);
+            msg_warn("%s; service %s stays unavailable", why->data, label->data);
+            strbuf_free(label);
             continue;
         }
+        strbuf_free(label);
         *tail = svc;
         tail = &svc->next;
     }
