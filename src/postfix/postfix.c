@@ -210,6 +210,17 @@ static void set_permissions(int argc, char **argv)
 
 /* Set-up ------------------------------------------------------------------ */
 
+/* True when the log file is where standard error goes (maillog_file = /dev/stderr...). */
+static int log_file_is_stderr(void)
+{
+    struct stat log_st;
+    struct stat err_st;
+
+    return fstat(msg_logfile_fd(), &log_st) == 0 && fstat(STDERR_FILENO, &err_st) == 0
+        && log_st.st_dev == err_st.st_dev && log_st.st_ino == err_st.st_ino;
+}
+
+/* Messages go to standard error and to the log, but never twice to one place. */
 static void open_logging(void)
 {
     strbuf *ident = strbuf_new(64);
@@ -218,8 +229,10 @@ static void open_logging(void)
 
     strbuf_printf(ident, "%s/postfix-script", var_syslog_name);
     msg_open(ident->data, MSG_TO_STDERR);
-    logfile = maillog_open(why);
-    msg_set_destinations(MSG_TO_STDERR | (logfile > 0 ? 0 : MSG_TO_SYSLOG));
+    if ((logfile = maillog_open(why)) <= 0)
+        msg_set_destinations(MSG_TO_STDERR | MSG_TO_SYSLOG);
+    else if (log_file_is_stderr())
+        msg_set_destinations(0);
     strbuf_free(ident);
     strbuf_free(why);
 }
