@@ -293,6 +293,14 @@ static void open_logging(void)
     strbuf_free(why);
 }
 
+static void warn_not_root(void)
+{
+    struct passwd *pw = getpwuid(getuid());
+
+    msg_warn("not running as root: services run as %s, without chroot or privilege "
+             "changes (development instance)", pw ? pw->pw_name : "this user");
+}
+
 static void take_locks(void)
 {
     strbuf *why = strbuf_new(128);
@@ -340,12 +348,10 @@ int main(int argc, char **argv)
     if (!opts.foreground)
         ready_fd = detach(opts.wait_ready);
     take_locks();
-    if (!master_is_root)
-        msg_warn("not running as root: services run as %s, without chroot or privilege "
-                 "changes (development instance)", getpwuid(getuid()) ?
-                 getpwuid(getuid())->pw_name : "this user");
     if (master_is_root)
         master_prepare_jail();
+    else
+        warn_not_root();
     start_services(table);
     msg_set_destinations(msg_logfile_fd() >= 0 ? 0 : MSG_TO_SYSLOG);
     msg_info("daemon started -- version %s, configuration %s", var_mail_version, config_dir());

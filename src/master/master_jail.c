@@ -18,6 +18,7 @@
 #include "mail_params.h"
 #include "master.h"
 #include "msg.h"
+#include "strbuf.h"
 
 #define JAIL_FILE_MAX  (4 * 1024 * 1024)
 
@@ -42,52 +43,47 @@ static int copy_bytes(int in, int out)
 
 static void copy_into_jail(const char *jail, const char *name)
 {
-    char    source[64];
-    char    target[4096];
-    char    temp[4096];
+    strbuf *source = strbuf_new(64);
+    strbuf *target = strbuf_new(128);
+    strbuf *temp = strbuf_new(128);
     int     in;
     int     out;
     int     ok;
 
-    snprintf(source, sizeof(source), "/etc/%s", name);
-    if ((in = open(source, O_RDONLY | O_CLOEXEC)) < 0)
-        return;
-    if (snprintf(target, sizeof(target), "%s/%s", jail, name) >= (int) sizeof(target)
-        || snprintf(temp, sizeof(temp), "%s/.%s.new", jail, name) >= (int) sizeof(temp)) {
+    strbuf_printf(source, "/etc/%s", name);
+    strbuf_printf(target, "%s/%s", jail, name);
+    strbuf_printf(temp, "%s/.%s.new", jail, name);
+    if ((in = open(source->data, O_RDONLY | O_CLOEXEC)) >= 0) {
+        unlink(temp->data);
+        out = open(temp->data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        ok = out >= 0 && copy_bytes(in, out) == 0 && fchmod(out, 0644) == 0;
+        if (out >= 0 && close(out) < 0)
+            ok = 0;
         close(in);
-        msg_warn("chroot jail path too long: %s", jail);
-        return;
+        if (!ok || rename(temp->data, target->data) < 0) {
+            msg_warn("cannot copy %s to %s: %m", source->data, target->data);
+            unlink(temp->data);
+        }
     }
-    unlink(temp);
-    out = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    ok = out >= 0 && copy_bytes(in, out) == 0 && fchmod(out, 0644) == 0;
-    if (out >= 0 && close(out) < 0)
-        ok = 0;
-    close(in);
-    if (!ok || rename(temp, target) < 0) {
-        msg_warn("cannot copy %s to %s: %m", source, target);
-        unlink(temp);
-    }
+    strbuf_free(source);
+    strbuf_free(target);
+    strbuf_free(temp);
 }
 
 void master_prepare_jail(void)
 {
-    char    jail[4096];
+    strbuf *jail = strbuf_new(128);
     struct stat st;
 
-    if (snprintf(jail, sizeof(jail), "%s/etc", var_queue_directory) >= (int) sizeof(jail)) {
-        msg_warn("queue_directory too long for the chroot jail");
-        return;
+    strbuf_printf(jail, "%s/etc", var_queue_directory);
+    if (mkdir(jail->data, 0755) < 0 && errno != EEXIST) {
+        msg_warn("cannot create %s: %m", jail->data);
+    } else if (lstat(jail->data, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        msg_warn("%s is not a directory owned by root; not copying files into the chroot jail",
+                 jail->data);
+    } else {
+        for (size_t i = 0; i < sizeof(jail_files) / sizeof(jail_files[0]); i++)
+            copy_into_jail(jail->data, jail_files[i]);
     }
-    if (mkdir(jail, 0755) < 0 && errno != EEXIST) {
-        msg_warn("cannot create %s: %m", jail);
-        return;
-    }
-    if (lstat(jail, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-        msg_warn("%s is not a directory owned by %s; not copying files into the chroot jail",
-                 jail, master_is_root ? "root" : "this user");
-        return;
-    }
-    for (size_t i = 0; i < sizeof(jail_files) / sizeof(jail_files[0]); i++)
-        copy_into_jail(jail, jail_files[i]);
+    strbuf_free(jail);
 }

@@ -326,6 +326,7 @@ static service_def *build_def(const master_service *entry, int families, strbuf 
 {
     service_def *def = xcalloc(1, sizeof(*def));
     const char *command = entry->command->items[0];
+    strbuf *path;
     int     result;
 
     def->name = xstrdup(entry->name);
@@ -345,8 +346,9 @@ static service_def *build_def(const master_service *entry, int families, strbuf 
         service_def_free(def);
         return NULL;
     }
-    def->path = xmalloc(strlen(var_daemon_directory) + strlen(command) + 2);
-    sprintf(def->path, "%s/%s", var_daemon_directory, command);
+    path = strbuf_new(128);
+    strbuf_printf(path, "%s/%s", var_daemon_directory, command);
+    def->path = strbuf_steal(path);
     result = def->kind == SERVICE_INET ?
         inet_endpoints(def, families, why) : local_endpoint(def, why);
     if (result < 0) {

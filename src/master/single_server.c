@@ -6,8 +6,6 @@
  * service, closes the stream and tells master it is idle again (or exits:
  * max_use reached, exit requested, master gone).
  */
-#include <stdlib.h>
-
 #include "child_proto.h"
 #include "mail_params.h"
 #include "msg.h"

@@ -181,6 +181,7 @@ static int status(void)
 static int flush(void)
 {
     argv_t *args = argv_new(2);
+    argv_t *env;
     strbuf *path = strbuf_new(128);
     int     result;
 
@@ -191,8 +192,10 @@ static int flush(void)
         msg_fatal("cannot execute %s: %m", path->data);
     argv_add(args, path->data);
     argv_add(args, "-f");
-    result = run_program(args, child_environment(var_import_environment, config_dir(), 0));
+    env = child_environment(var_import_environment, config_dir(), 0);
+    result = run_program(args, env);
     argv_free(args);
+    argv_free(env);
     strbuf_free(path);
     return result == 0 ? 0 : 1;
 }

@@ -15,6 +15,7 @@
  * ("unknown=0/1 commands=2/3" when some failed).
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
