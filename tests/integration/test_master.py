@@ -4,10 +4,13 @@ import array
 import os
 import pwd
 import re
+import signal
 import socket
 import stat
 import threading
 import time
+
+import pytest
 
 from conftest import LIBEXEC, free_port, port_open, wait_for
 
@@ -106,13 +109,20 @@ def test_reload_adds_and_removes_services(make_instance):
     inst.postfix("reload")
     inst.wait_log("reload -- version")
     assert greeting(extra) == "220 extra\r\n"
+
+    inst.mark_log()                     # a changed service: new processes, new arguments
+    inst.edit_master_cf(lambda text: text.replace("smtpd_banner=extra", "smtpd_banner=changed"))
+    inst.postfix("reload")
+    inst.wait_log("reload -- version")
+    assert greeting(extra) == "220 changed\r\n"
+
     held = open_session(extra)          # a busy process of the service to remove
     doomed = [p for p in inst.daemon_pids("smtpd")
-              if "smtpd_banner=extra" in open(f"/proc/{p}/cmdline").read()]
+              if "smtpd_banner=changed" in open(f"/proc/{p}/cmdline").read()]
     assert doomed
     inst.mark_log()
     inst.edit_master_cf(lambda text: text.replace(
-        f"{extra} inet n - n - - smtpd -o smtpd_banner=extra\n", ""))
+        f"{extra} inet n - n - - smtpd -o smtpd_banner=changed\n", ""))
     inst.postfix("reload")
     inst.wait_log("reload -- version")
     assert not port_open(extra)
@@ -261,6 +271,31 @@ def test_wakeups(make_instance):
         assert s.makefile("rb").readline().startswith(b"220 ")
         wait_for(lambda: count_connects(inst, "lazy") >= 2, timeout=5,
                  what="wake-ups while a lazy process runs")
+
+
+def test_fifo_and_datagram_wakeups_start_their_service(make_instance):
+    # smtpd cannot serve a fifo or datagram socket: the fatal line it logs
+    # shows that master's wake-up made the endpoint readable and forked it.
+    inst = make_instance("wakefifo", master_cf_edit=add_services(
+        "wfifo   fifo        n - n 1 1 smtpd -o syslog_name=postfix/$service_name",
+        "wdgram  unix-dgram  - - n 1 1 smtpd -o syslog_name=postfix/$service_name")).start()
+    inst.wait_log(r"postfix/wfifo/smtpd\[\d+\]: fatal: single server: unsupported service "
+                  r"type fifo", since_mark=False)
+    inst.wait_log(r"postfix/wdgram/smtpd\[\d+\]: fatal: single server: unsupported service "
+                  r"type unix-dgram", since_mark=False)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGQUIT])
+def test_interrupt_and_quit_terminate(make_instance, sig):
+    inst = make_instance(f"signal{int(sig)}").start()
+    session = open_session(inst.smtp_port)
+    os.kill(inst.master_pid(), sig)
+    inst.wait_log(rf"postfix/master\[\d+\]: terminating on signal {int(sig)}\n",
+                  since_mark=False)
+    wait_for(lambda: not inst.processes(), timeout=15, what="shutdown")
+    assert not port_open(inst.smtp_port)
+    assert not (inst.queue_dir / "pid" / "master.pid").exists()
+    session.close()
 
 
 def test_process_limit(make_instance):
