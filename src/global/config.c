@@ -162,16 +162,18 @@ const conf_entry *conf_file_find(const conf_file *cf, const char *name)
 void config_init(const char *directory)
 {
     strbuf *error = strbuf_new(128);
+    char   *copy;
 
     if (directory == NULL)
         directory = getenv("MAIL_CONFIG");
     if (directory == NULL || *directory == 0)
         directory = DEF_CONFIG_DIRECTORY;
+    copy = xstrdup(directory);          /* directory may be config_dir() itself */
     free(config_directory_in_use);
-    config_directory_in_use = xstrdup(directory);
+    config_directory_in_use = copy;
     if (main_cf_path == NULL)
         main_cf_path = strbuf_new(128);
-    strbuf_printf(main_cf_path, "%s/main.cf", directory);
+    strbuf_printf(main_cf_path, "%s/main.cf", copy);
     conf_file_free(main_cf);
     if ((main_cf = conf_file_read(main_cf_path->data, error)) == NULL)
         msg_fatal("%s", error->data);

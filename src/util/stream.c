@@ -230,13 +230,21 @@ int stream_flush(stream *s)
     return 0;
 }
 
+/* A file has one position for reading and writing; a socket or pipe has not. */
+static int descriptor_seekable(stream *s)
+{
+    if (s->seekable == 0)
+        s->seekable = lseek(s->fd, 0, SEEK_CUR) < 0 ? -1 : 1;
+    return s->seekable > 0;
+}
+
 int stream_write(stream *s, const void *data, size_t len)
 {
     const unsigned char *cp = data;
 
     if (s->status & (STREAM_ERROR_FLAG | STREAM_TIMEOUT_FLAG))
         return -1;
-    if (s->rpos < s->rlen && stream_seek(s, 0, SEEK_CUR) < 0)
+    if (s->rpos < s->rlen && descriptor_seekable(s) && stream_seek(s, 0, SEEK_CUR) < 0)
         return -1;
     if (s->wbuf == NULL) {
         s->wcap = STREAM_BUFSIZE;

@@ -42,6 +42,7 @@ typedef struct stream {
     unsigned char *wbuf;
     size_t  wlen, wcap;
     off_t   fd_offset;                  /* descriptor position, for files */
+    int     seekable;                   /* 0 unknown, 1 file, -1 socket or pipe */
     stream_io_fn read_fn;
     stream_io_fn write_fn;
     void   *io_context;

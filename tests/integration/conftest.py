@@ -153,6 +153,29 @@ class Instance:
         args += [f"{k}={v}" for k, v in settings.items()]
         run(args)
 
+    def edit_main_cf(self, **settings):
+        """Adds or replaces main.cf settings directly (no postconf needed):
+        an existing "name = ..." line and its continuation lines are replaced."""
+        path = self.config_dir / "main.cf"
+        lines = path.read_text().splitlines()
+        for key, value in settings.items():
+            kept, skipping = [], False
+            for line in lines:
+                if re.match(rf"{re.escape(key)}\s*=", line):
+                    skipping = True
+                    continue
+                if skipping and line[:1] in (" ", "\t"):
+                    continue
+                skipping = False
+                kept.append(line)
+            lines = kept + [f"{key} = {value}"]
+        path.write_text("\n".join(lines) + "\n")
+
+    def edit_master_cf(self, edit):
+        """Rewrites master.cf as edit(text) returns it."""
+        path = self.config_dir / "master.cf"
+        path.write_text(edit(path.read_text()))
+
     # commands -----------------------------------------------------------
     def command(self, name, *args, check=True, **kwargs):
         """Runs an installed command (sbin) with -c for this instance."""
@@ -189,6 +212,18 @@ class Instance:
 
     def processes(self):
         return processes_with_config(self.config_dir)
+
+    def daemon_pids(self, program):
+        """PIDs of this instance's processes running the named program."""
+        pids = []
+        for pid in self.processes():
+            try:
+                argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+            except OSError:
+                continue
+            if os.path.basename(argv0.decode(errors="replace")) == program:
+                pids.append(pid)
+        return pids
 
     def master_pid(self):
         try:
