@@ -48,8 +48,10 @@
  * flagged SERVER_FLAG_RESIDENT (qmgr) ignore max_idle and max_use.
  *
  * spec.pre_accept, when set, runs each time a client or trigger is waiting,
- * before it is taken; it may call server_exit_when_idle() (a lookup table
- * changed on disk), and the waiting client is then left for a fresh process.
+ * before it is taken; it may call server_exit_when_idle(), and the waiting
+ * client is then left for a fresh process. The skeleton itself does that
+ * when a lookup table this process opened changed on disk and cannot be
+ * reopened in place (chroot): "table NAME has changed -- restarting".
  *
  * server_event_base() is the libevent loop the skeleton runs: multi and
  * trigger servers add their own events and timers to it (from post_init

@@ -24,6 +24,7 @@
 #include "mail_params.h"
 #include "master_cf.h"
 #include "mem.h"
+#include "map.h"
 #include "msg.h"
 #include "server_internal.h"
 #include "server_privilege.h"
@@ -289,12 +290,18 @@ static void master_went_away(evutil_socket_t fd, short what, void *context)
 
 int server_may_accept(void)
 {
+    const char *changed;
+
     if (master_has_gone()) {
         master_went_away(CHILD_STATUS_FD, 0, NULL);
         return 0;
     }
     if (server_spec_in_use->pre_accept)
         server_spec_in_use->pre_accept(&server_context);
+    if (!exit_requested && (changed = map_changed_name()) != NULL) {
+        msg_info("table %s has changed -- restarting", changed);
+        server_exit_when_idle();
+    }
     if (exit_requested) {
         server_stop_accepting();
         if (skeleton_is_idle())
