@@ -186,4 +186,5 @@ void params_load(void)
         load_one(param, value);
     }
     strbuf_free(value);
+    msg_set_log_hostname(var_myhostname);
 }

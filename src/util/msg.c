@@ -22,6 +22,7 @@
 int msg_verbose;
 
 static char msg_ident_name[128] = "postfix";
+static char msg_log_host[64];
 static int msg_destinations = MSG_TO_STDERR;
 static int msg_file_fd = -1;
 static int msg_error_count;
@@ -77,6 +78,11 @@ int msg_logfile_fd(void)
     return msg_file_fd;
 }
 
+void msg_set_log_hostname(const char *name)
+{
+    snprintf(msg_log_host, sizeof(msg_log_host), "%.*s", (int) strcspn(name, "."), name);
+}
+
 void msg_set_exit_hook(void (*hook)(void))
 {
     msg_exit_hook = hook;
@@ -105,7 +111,9 @@ static void write_logfile(const char *text)
     struct tm tm;
     int     len;
 
-    if (gethostname(host, sizeof(host)) < 0)
+    if (msg_log_host[0])
+        snprintf(host, sizeof(host), "%s", msg_log_host);
+    else if (gethostname(host, sizeof(host)) < 0)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = 0;
     host[strcspn(host, ".")] = 0;

@@ -8,6 +8,10 @@
  * descriptor to every child); lines look exactly like syslog's:
  *     Nov 23 15:49:09 host postfix/smtpd[1234]: warning: text
  *
+ * The host field of log file lines is the first label of the name given to
+ * msg_set_log_hostname() (params_load() passes myhostname, as Postfix's log
+ * file shows it), else of gethostname().
+ *
  * Levels: info (no prefix), warning, error (counted; after too many the
  * process gives up), fatal (the environment failed: exit 1 or the given
  * status), panic (a bug: abort for a core dump). A hook registered with
@@ -32,6 +36,7 @@ int  msg_logfile_open(const char *path);
 void msg_logfile_use_fd(int fd);
 int  msg_logfile_fd(void);
 void msg_set_exit_hook(void (*hook)(void));
+void msg_set_log_hostname(const char *name);
 
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -92,6 +92,7 @@ static void test_logfile_line_format(void **state)
     int     fd;
 
     msg_open("postfix/unittest", 0);
+    msg_set_log_hostname("mx.example.test");
     assert_int_equal(msg_logfile_open(path), 0);
     msg_info("hello %s", "world");
     msg_warn("bad\r\ninjected: line");
@@ -101,7 +102,7 @@ static void test_logfile_line_format(void **state)
     assert_true(n > 0);
     buf[n] = 0;
     assert_int_equal(regcomp(&re, "^[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} "
-                             "[^ ]+ postfix/unittest\\[[0-9]+\\]: hello world\n"
+                             "mx postfix/unittest\\[[0-9]+\\]: hello world\n"
                              "[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ "
                              "postfix/unittest\\[[0-9]+\\]: warning: bad\\?\\?injected: line\n$",
                              REG_EXTENDED), 0);
