@@ -236,7 +236,8 @@ int stream_write(stream *s, const void *data, size_t len)
 
     if (s->status & (STREAM_ERROR_FLAG | STREAM_TIMEOUT_FLAG))
         return -1;
-    if (s->rpos < s->rlen && stream_seek(s, 0, SEEK_CUR) < 0)
+    /* Files: write where the reader is. Sockets keep pipelined input. */
+    if (s->rpos < s->rlen && lseek(s->fd, 0, SEEK_CUR) >= 0 && stream_seek(s, 0, SEEK_CUR) < 0)
         return -1;
     if (s->wbuf == NULL) {
         s->wcap = STREAM_BUFSIZE;
