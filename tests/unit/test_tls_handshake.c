@@ -13,6 +13,7 @@
 #include "tls.h"
 #include "tls_client.h"
 #include "tls_policy.h"
+#include "tls_scache.h"
 #include "tls_server.h"
 
 #include "test_tls_support.h"
@@ -845,6 +846,235 @@ static void test_legacy_cert_and_key_files(void **state)
     sides_free(&sv, &cl);
 }
 
+/* Resumption: tickets, the server-side cache, the client's cache. */
+
+static tls_scache *server_cache;
+static time_t fake_now;
+
+static time_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static tls_scache *open_cache(const char *name)
+{
+    strbuf *spec = strbuf_new(128);
+    strbuf *why = strbuf_new(64);
+    tls_scache *cache;
+
+    strbuf_printf(spec, "btree:%s/%s", unit_temp_dir(), name);
+    cache = tls_scache_open(spec->data, 3600, TLS_SCACHE_CLEAR, why);
+    if (cache == NULL)
+        fprintf(stderr, "%s\n", why->data);
+    strbuf_free(spec);
+    strbuf_free(why);
+    return cache;
+}
+
+/* How many entries a cache holds (expiring them all with the clock far ahead). */
+static int cache_entries(tls_scache *cache)
+{
+    time_t  (*saved)(void) = NULL;
+    int     count;
+
+    fake_now = time(NULL) + 10 * 86400;
+    tls_set_clock(fake_clock);
+    count = tls_scache_expire(cache);
+    tls_set_clock(saved);
+    return count;
+}
+
+static void no_tickets_with_cache(tls_server_config *cfg)
+{
+    cfg->ssl_options = "NO_TICKET";
+    cfg->cache = server_cache;
+}
+
+static void short_sessions(tls_server_config *cfg)
+{
+    cfg->session_timeout = 100;
+}
+
+static void no_resumption(tls_server_config *cfg)
+{
+    cfg->session_timeout = 0;
+}
+
+typedef struct resumption_case {
+    void    (*adjust)(tls_server_config *);
+    const char *policy;
+} resumption_case;
+
+/* Two connections through the same contexts; returns what the second saw. */
+static void connect_twice(const resumption_case *c, tls_scache *client_cache, int *first,
+                          int *second)
+{
+    server_side sv;
+    client_side cl;
+    tls_client_config cfg;
+    strbuf *why = strbuf_new(32);
+
+    sides_init(&sv, &cl, "rsa.pem", TLS_LEV_MAY);
+    tls_server_free(sv.ctx);
+    sv.ctx = server_ctx_with(cert_path("rsa.pem"), c->adjust);
+    tls_client_free(cl.ctx);
+    tls_client_config_init(&cfg);
+    cfg.CAfile = cert_path("ca.pem");
+    cfg.cache = client_cache;
+    cl.ctx = tls_client_init(&cfg, why);
+    use_policy(&cl, c->policy);
+    cl.params.cache_key = "example.com";
+    run_sides(&sv, &cl);
+    assert_true(cl.started);
+    *first = cl.info.resumed;
+    assert_int_equal(sv.info.resumed, cl.info.resumed);
+    tls_session_info_free(&sv.info);
+    tls_session_info_free(&cl.info);
+    run_sides(&sv, &cl);
+    assert_true(cl.started);
+    *second = cl.info.resumed;
+    assert_int_equal(sv.info.resumed, cl.info.resumed);
+    strbuf_free(why);
+    sides_free(&sv, &cl);
+}
+
+static void test_resumption(void **state)
+{
+    static const resumption_case cases[] = {
+        {NULL, "may"},                          /* TLS 1.3 tickets */
+        {NULL, "may protocols=TLSv1.2"},        /* RFC 5077 tickets */
+        {no_tickets_with_cache, "may"},         /* TLS 1.3 stateful tickets */
+        {no_tickets_with_cache, "may protocols=TLSv1.2"},   /* session IDs */
+    };
+    int     first;
+    int     second;
+
+    server_cache = open_cache("server-scache");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tls_scache *client_cache = open_cache("client-scache");
+
+        connect_twice(&cases[i], client_cache, &first, &second);
+        if (first || !second)
+            fprintf(stderr, "case %zu: first %d second %d\n", i, first, second);
+        assert_false(first);
+        assert_true(second);
+        tls_scache_close(client_cache);
+    }
+    assert_true(cache_entries(server_cache) >= 1);
+    tls_scache_close(server_cache);
+    server_cache = NULL;
+}
+
+static void test_no_resumption_when_disabled(void **state)
+{
+    static const resumption_case off = {no_resumption, "may"};
+    tls_scache *client_cache = open_cache("client-off");
+    int     first;
+    int     second;
+
+    connect_twice(&off, client_cache, &first, &second);
+    assert_false(first);
+    assert_false(second);
+    tls_scache_close(client_cache);
+}
+
+/* A session made under one policy is not offered under another. */
+static void test_client_cache_key_covers_policy(void **state)
+{
+    server_side sv;
+    client_side cl;
+    tls_client_config cfg;
+    strbuf *why = strbuf_new(32);
+    tls_scache *client_cache = open_cache("client-policy");
+    static const char *const policies[] = {"may", "encrypt", "may", "verify", "verify"};
+    static const int resumed[] = {0, 0, 1, 0, 1};
+
+    sides_init(&sv, &cl, "rsa.pem", TLS_LEV_MAY);
+    tls_client_free(cl.ctx);
+    tls_client_config_init(&cfg);
+    cfg.CAfile = cert_path("ca.pem");
+    cfg.cache = client_cache;
+    cl.ctx = tls_client_init(&cfg, why);
+    cl.params.cache_key = "example.com";
+    for (size_t i = 0; i < 5; i++) {
+        tls_policy_free(&cl.policy);
+        use_policy(&cl, policies[i]);
+        run_sides(&sv, &cl);
+        assert_true(cl.started);
+        assert_int_equal(cl.info.resumed, resumed[i]);
+        tls_session_info_free(&sv.info);
+        tls_session_info_free(&cl.info);
+    }
+    strbuf_free(why);
+    sides_free(&sv, &cl);
+    tls_scache_close(client_cache);
+}
+
+/* Sessions from connections that failed the level's check are not kept. */
+static void test_failed_check_not_cached(void **state)
+{
+    server_side sv;
+    client_side cl;
+    tls_client_config cfg;
+    strbuf *why = strbuf_new(32);
+    tls_scache *client_cache = open_cache("client-failed");
+    const char *chains[] = {"wrong.pem", "rsa.pem"};
+    const int entries[] = {0, 1};
+
+    for (size_t i = 0; i < 2; i++) {
+        sides_init(&sv, &cl, chains[i], TLS_LEV_MAY);
+        tls_client_free(cl.ctx);
+        tls_client_config_init(&cfg);
+        cfg.CAfile = cert_path("ca.pem");
+        cfg.cache = client_cache;
+        cl.ctx = tls_client_init(&cfg, why);
+        cl.params.cache_key = "example.com";
+        use_policy(&cl, "verify protocols=TLSv1.2");    /* the session comes in the handshake */
+        run_sides(&sv, &cl);
+        assert_int_equal(cl.started, entries[i]);
+        assert_int_equal(cache_entries(client_cache), entries[i]);
+        sides_free(&sv, &cl);
+    }
+    strbuf_free(why);
+    tls_scache_close(client_cache);
+}
+
+/* Ticket keys rotate after the session timeout and are honoured for as long again. */
+static void test_ticket_key_rotation(void **state)
+{
+    server_side sv;
+    client_side cl;
+    tls_client_config cfg;
+    strbuf *why = strbuf_new(32);
+    tls_scache *client_cache = open_cache("client-rotation");
+    static const time_t when[] = {0, 150, 250, 1000};
+    static const int resumed[] = {0, 1, 1, 0};
+
+    fake_now = 1700000000;
+    tls_set_clock(fake_clock);
+    sides_init(&sv, &cl, "rsa.pem", TLS_LEV_MAY);
+    tls_server_free(sv.ctx);
+    sv.ctx = server_ctx_with(cert_path("rsa.pem"), short_sessions);
+    tls_client_free(cl.ctx);
+    tls_client_config_init(&cfg);
+    cfg.CAfile = cert_path("ca.pem");
+    cfg.cache = client_cache;
+    cl.ctx = tls_client_init(&cfg, why);
+    cl.params.cache_key = "example.com";
+    for (size_t i = 0; i < 4; i++) {
+        fake_now = 1700000000 + when[i];
+        run_sides(&sv, &cl);
+        assert_true(cl.started);
+        assert_int_equal(cl.info.resumed, resumed[i]);
+        tls_session_info_free(&sv.info);
+        tls_session_info_free(&cl.info);
+    }
+    tls_set_clock(NULL);
+    strbuf_free(why);
+    sides_free(&sv, &cl);
+    tls_scache_close(client_cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -871,6 +1101,11 @@ int main(void)
         cmocka_unit_test(test_garbage_instead_of_hello),
         cmocka_unit_test(test_server_configuration_errors),
         cmocka_unit_test(test_legacy_cert_and_key_files),
+        cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_no_resumption_when_disabled),
+        cmocka_unit_test(test_client_cache_key_covers_policy),
+        cmocka_unit_test(test_failed_check_not_cached),
+        cmocka_unit_test(test_ticket_key_rotation),
     };
 
     return cmocka_run_group_tests(tests, tls_test_setup, NULL);
