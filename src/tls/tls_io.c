@@ -145,13 +145,13 @@ int tls_handshake(tls_session *session, int timeout, const char *what)
 
     ERR_clear_error();
     for (;;) {
-        int     ret = SSL_do_handshake(session->ssl);
+        int     ret;
         int     error;
         long long remaining = -1;
 
-        if (ret == 1)
-            return 0;
         errno = 0;
+        if ((ret = SSL_do_handshake(session->ssl)) == 1)
+            return 0;
         error = SSL_get_error(session->ssl, ret);
         if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
             if (deadline && (remaining = deadline - monotonic_ms()) <= 0)

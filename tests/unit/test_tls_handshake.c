@@ -450,6 +450,7 @@ static void test_verify_and_secure_levels(void **state)
             "server certificate verification failed for " CLIENT_NAMADDR
         ": certificate has expired"},
         {"expired.pem", "secure", NULL, NULL, 0, 0, NULL},
+        {"wrong.pem", "secure", NULL, "example.com", 0, 0, NULL},
         {"untrusted.pem", "verify", NULL, NULL, 0, 0,
             "certificate verification failed for " CLIENT_NAMADDR
         ": untrusted issuer /O=Elsewhere/CN=Other CA"},
@@ -586,6 +587,31 @@ static void test_dane(void **state)
     run_dane_case("rsa.pem", 3, 1, "rsa.pkfpr", "any.name", 1);         /* no name check */
     run_dane_case("ec.pem", 3, 1, "rsa.pkfpr", "mx.example.com", 0);
     run_dane_case("rsa.pem", 3, 0, "rsa.fpr", "mx.example.com", 1);     /* DANE-EE cert */
+}
+
+/* TLSA records that cannot be used: dane-only fails, dane is plain encrypt. */
+static void test_dane_unusable_records(void **state)
+{
+    static const unsigned char short_digest[4] = {1, 2, 3, 4};
+    tls_tlsa rr = {3, 1, 1, short_digest, sizeof(short_digest)};
+    server_side sv;
+    client_side cl;
+
+    sides_init(&sv, &cl, "rsa.pem", TLS_LEV_DANE_ONLY);
+    cl.params.tlsa = &rr;
+    cl.params.tlsa_count = 1;
+    run_sides(&sv, &cl);
+    assert_false(cl.started);
+    assert_true(log_contains("warning: " CLIENT_NAMADDR ": unusable TLSA RR: 3 1 1 01020304"));
+    sides_free(&sv, &cl);
+
+    sides_init(&sv, &cl, "untrusted.pem", TLS_LEV_DANE);
+    cl.params.tlsa = &rr;
+    cl.params.tlsa_count = 1;
+    run_sides(&sv, &cl);
+    assert_true(cl.started);
+    assert_false(cl.info.peer_matched);
+    sides_free(&sv, &cl);
 }
 
 static void test_dane_without_records(void **state)
@@ -1092,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_wildcard_single_label),
         cmocka_unit_test(test_fingerprint_level),
         cmocka_unit_test(test_dane),
+        cmocka_unit_test(test_dane_unusable_records),
         cmocka_unit_test(test_dane_without_records),
         cmocka_unit_test(test_client_certificate_trusted),
         cmocka_unit_test(test_client_certificate_absent_or_untrusted),
