@@ -783,7 +783,7 @@ static void test_handshake_timeout(void **state)
     cl.raw_hello = "";                          /* says nothing, waits for a line */
     run_sides(&sv, &cl);
     assert_false(sv.started);
-    assert_true(sv.handshake_time <= 2);
+    assert_true(sv.handshake_time <= 4);        /* not the 10 s stream timeout */
     assert_true(log_contains("SSL_accept error from " SERVER_NAMADDR ": Connection timed out"));
     sides_free(&sv, &cl);
 }

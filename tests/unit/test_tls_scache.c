@@ -8,10 +8,7 @@
 
 #include <openssl/ssl.h>
 
-#include "config.h"
 #include "htable.h"
-#include "mail_params.h"
-#include "mem.h"
 #include "msg.h"
 #include "tls.h"
 #include "tls_scache.h"
