@@ -20,7 +20,8 @@
  * issuer CommonName (sanitized: printable ASCII only, at most 64 characters)
  * and the fingerprints of the certificate and of its public key in
  * Postfix's "AB:CD:..." form with the configured digest. Its strings are
- * owned by the structure; tls_session_info_free() releases them.
+ * owned by the structure; tls_session_info_free() releases them, after a
+ * failed start too (the client's failure_reason lives there).
  *
  * tls_session_summary() formats Postfix's log line, e.g.
  *     Anonymous TLS connection established from host[addr]: TLSv1.3 with
