@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "header_addr.h"
 #include "mail_addr.h"
 #include "mail_utf8.h"
@@ -450,26 +451,6 @@ void header_addr_render(strbuf *out, const header_addr_list *list)
 
 #define ENCODED_WORD_MAX_INPUT 45       /* 60 base64 characters: a 72-byte word */
 
-static void append_base64(strbuf *out, const unsigned char *data, size_t len)
-{
-    static const char digits[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t group = (uint32_t) data[i] << 16;
-        size_t  n = len - i < 3 ? len - i : 3;
-
-        if (n > 1)
-            group |= (uint32_t) data[i + 1] << 8;
-        if (n > 2)
-            group |= data[i + 2];
-        strbuf_append_char(out, digits[(group >> 18) & 63]);
-        strbuf_append_char(out, digits[(group >> 12) & 63]);
-        strbuf_append_char(out, n > 1 ? digits[(group >> 6) & 63] : '=');
-        strbuf_append_char(out, n > 2 ? digits[group & 63] : '=');
-    }
-}
-
 /* RFC 2047 "=?utf-8?B?...?=" words, split between UTF-8 characters. */
 static void append_encoded_words(strbuf *out, const strbuf *name)
 {
@@ -487,7 +468,7 @@ static void append_encoded_words(strbuf *out, const strbuf *name)
         if (pos > 0)
             strbuf_append_char(out, ' ');
         strbuf_append_str(out, "=?utf-8?B?");
-        append_base64(out, p + pos, chunk);
+        base64_encode(p + pos, chunk, out);
         strbuf_append_str(out, "?=");
         pos += chunk;
     }

@@ -7,7 +7,7 @@
 
 #include "argv.h"
 #include "mem.h"
-#include "sasl_base64.h"
+#include "base64.h"
 #include "sasl_client.h"
 
 enum client_mech { MECH_PLAIN, MECH_LOGIN };
@@ -90,7 +90,8 @@ static void plain_credentials(const sasl_client *client, strbuf *out)
     strbuf_append(message, client->username->data, client->username->len);
     strbuf_append_char(message, 0);
     strbuf_append(message, client->password->data, client->password->len);
-    sasl_base64_encode(message->data, message->len, out);
+    strbuf_reset(out);
+    base64_encode(message->data, message->len, out);
     explicit_bzero(message->data, message->len);
     strbuf_free(message);
 }
@@ -118,11 +119,13 @@ static int plain_step(sasl_client *client, const strbuf *decoded, strbuf *out, s
 static int login_step(sasl_client *client, strbuf *out, strbuf *why)
 {
     if (client->steps == 0) {
-        sasl_base64_encode(client->username->data, client->username->len, out);
+        strbuf_reset(out);
+        base64_encode(client->username->data, client->username->len, out);
         return 0;
     }
     if (client->steps == 1) {
-        sasl_base64_encode(client->password->data, client->password->len, out);
+        strbuf_reset(out);
+        base64_encode(client->password->data, client->password->len, out);
         return 0;
     }
     strbuf_set(why, "unexpected LOGIN challenge from server");
@@ -135,7 +138,7 @@ int sasl_client_step(sasl_client *client, const char *challenge, strbuf *out, st
     int     result;
 
     strbuf_reset(out);
-    if (sasl_base64_decode(challenge, strlen(challenge), decoded) < 0) {
+    if (base64_decode(challenge, strlen(challenge), decoded) < 0) {
         strbuf_set(why, "malformed base64 in SASL challenge from server");
         result = -1;
     } else if (client->mech == MECH_PLAIN) {

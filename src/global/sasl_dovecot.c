@@ -13,7 +13,7 @@
 #include "argv.h"
 #include "mem.h"
 #include "msg.h"
-#include "sasl_base64.h"
+#include "base64.h"
 #include "sasl_dovecot.h"
 #include "sock.h"
 #include "stream.h"
@@ -275,7 +275,7 @@ static int reply_cont(const argv_t *fields, sasl_dovecot_reply *reply, strbuf *w
         return -1;
     }
     decoded = strbuf_new(64);
-    valid = sasl_base64_decode(challenge, strlen(challenge), decoded) == 0;
+    valid = base64_decode(challenge, strlen(challenge), decoded) == 0;
     strbuf_free(decoded);
     if (!valid) {
         strbuf_set(why, "malformed base64 in CONT reply");
@@ -464,7 +464,7 @@ static int client_data_valid(const sasl_dovecot *server, const char *text)
     if (len > server->response_limit)
         return 0;
     decoded = strbuf_new(len);
-    valid = sasl_base64_decode(text, len, decoded) == 0;
+    valid = base64_decode(text, len, decoded) == 0;
     explicit_bzero(decoded->data, decoded->cap);
     strbuf_free(decoded);
     return valid;

@@ -175,7 +175,7 @@ static void print_folded(const char *name, const char *value, int flags)
     size_t  column;
 
     if (!(flags & PC_HIDE_NAME))
-        strbuf_printf(line, "%s = ", name);
+        strbuf_printf(line, *value ? "%s = " : "%s =", name);
     column = line->len;
     while (*cp) {
         size_t  word = strcspn(cp, " ");

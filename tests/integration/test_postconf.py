@@ -74,6 +74,12 @@ def test_show_nondefault_only_lists_main_cf(install, tmp_path):
     assert out == "mx.example.test\nexample.test\n"
 
 
+def test_empty_value_has_no_trailing_space(install, tmp_path):
+    cfg = config_dir(tmp_path, "relayhost =\n")
+    assert run([POSTCONF, "-c", cfg, "relayhost", "recipient_delimiter"]).stdout == \
+        "relayhost =\nrecipient_delimiter =\n"
+
+
 def test_edit_keeps_comments_and_order(install, tmp_path):
     cfg = config_dir(tmp_path, "# header\nmyhostname = a.example\n# keep me\n"
                                "relayhost = old\n")

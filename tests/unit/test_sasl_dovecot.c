@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "msg.h"
-#include "sasl_base64.h"
+#include "base64.h"
 #include "sasl_dovecot.h"
 #include "sasl_mech.h"
 #include "sock.h"
@@ -593,10 +593,12 @@ static enum sasl_status login_exchange(sasl_dovecot *server, const char *user,
 
     assert_int_equal(sasl_dovecot_start(server, &request, text), SASL_STATUS_CONTINUE);
     assert_string_equal(text->data, "VXNlcm5hbWU6");   /* "Username:" */
-    sasl_base64_encode(user, strlen(user), coded);
+    strbuf_reset(coded);
+    base64_encode(user, strlen(user), coded);
     assert_int_equal(sasl_dovecot_continue(server, coded->data, text), SASL_STATUS_CONTINUE);
     assert_string_equal(text->data, "UGFzc3dvcmQ6");   /* "Password:" */
-    sasl_base64_encode(password, strlen(password), coded);
+    strbuf_reset(coded);
+    base64_encode(password, strlen(password), coded);
     status = sasl_dovecot_continue(server, coded->data, text);
     strbuf_free(coded);
     return status;

@@ -1,19 +1,18 @@
 /*
- * sasl_base64 - strict base64 for SMTP AUTH. See sasl_base64.h.
+ * base64 - strict base64 for SMTP AUTH. See base64.h.
  */
 #include <string.h>
 
-#include "sasl_base64.h"
+#include "base64.h"
 
 static const char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-void sasl_base64_encode(const void *data, size_t len, strbuf *out)
+void base64_encode(const void *data, size_t len, strbuf *out)
 {
     const unsigned char *in = data;
     size_t  i;
 
-    strbuf_reset(out);
     strbuf_reserve(out, (len + 2) / 3 * 4);
     for (i = 0; i + 3 <= len; i += 3) {
         unsigned long group = (unsigned long) in[i] << 16 | (unsigned long) in[i + 1] << 8 | in[i + 2];
@@ -93,7 +92,7 @@ static int count_padding(const unsigned char *text, size_t len)
     return padding;
 }
 
-int sasl_base64_decode(const char *text, size_t len, strbuf *out)
+int base64_decode(const char *text, size_t len, strbuf *out)
 {
     const unsigned char *in = (const unsigned char *) text;
     int     padding;
