@@ -255,16 +255,35 @@ class Instance:
         return wait_for(found, timeout=timeout, what=f"log line /{pattern}/")
 
 
-@pytest.fixture
-def make_instance(install):
-    """Factory: make_instance(name, main_cf={...}, master_cf_edit=fn)."""
+def _instance_factory():
     created = []
 
     def factory(name, **kwargs):
         inst = Instance(name, **kwargs)
         created.append(inst)
         return inst
+
+    def cleanup():
+        for inst in created:
+            inst.stop()
+            shutil.rmtree(inst.root, ignore_errors=True)
+    return factory, cleanup
+
+
+@pytest.fixture(scope="module")
+def module_instance_factory(install):
+    """Like make_instance, but instances live for the whole test module.
+
+    Start one instance per module and share it between tests that do not
+    disturb each other: starting master costs more than most tests."""
+    factory, cleanup = _instance_factory()
     yield factory
-    for inst in created:
-        inst.stop()
-        shutil.rmtree(inst.root, ignore_errors=True)
+    cleanup()
+
+
+@pytest.fixture
+def make_instance(install):
+    """Factory: make_instance(name, main_cf={...}, master_cf_edit=fn)."""
+    factory, cleanup = _instance_factory()
+    yield factory
+    cleanup()
