@@ -11,7 +11,9 @@
 
 #include "anvil_clnt.h"
 #include "attr.h"
+#include "bounce_clnt.h"
 #include "cleanup_clnt.h"
+#include "flush_clnt.h"
 #include "mail_params.h"
 #include "mail_proto.h"
 #include "record.h"
@@ -230,12 +232,78 @@ static void test_cleanup_handover(void **state)
     strbuf_free(why);
 }
 
+static void serve_bounce(stream *s, int connection)
+{
+    strbuf *text[5];
+    int     smtputf8 = -1;
+    int     ret = -1;
+    static const char *const names[] = {"request", "queue_name", "queue_id", "sender",
+                                        "dsn_envid"};
+    attr_spec spec[10];
+    int     ok;
+
+    for (int i = 0; i < 5; i++) {
+        text[i] = strbuf_new(16);
+        spec[i] = (attr_spec) ATTR_STR(names[i], text[i]);
+    }
+    spec[5] = (attr_spec) ATTR_OPT_STR("encoding", strbuf_new(8));
+    spec[6] = (attr_spec) ATTR_INT("smtputf8", &smtputf8);
+    spec[7] = (attr_spec) ATTR_INT("dsn_ret", &ret);
+    spec[8] = (attr_spec) ATTR_END;
+    ok = attr_scan(s, 0, spec) > 0 && strcmp(text[0]->data, BOUNCE_FLUSH) == 0
+        && strcmp(text[1]->data, "incoming") == 0 && strcmp(text[2]->data, "ABCDEF99") == 0
+        && strcmp(text[3]->data, "") == 0 && ret == 2;
+    attr_put_int(s, "status", ok ? 0 : 1);
+    attr_end(s);
+}
+
+static void test_bounce_request(void **state)
+{
+    bounce_message msg = {.queue_name = "incoming",.queue_id = "ABCDEF99",.sender = "",
+        .dsn_ret = 2 };
+    pid_t   pid;
+
+    setup();
+    assert_int_equal(bounce_clnt_request("bounce", BOUNCE_FLUSH, &msg), -1);   /* no server */
+    pid = fake_server("private", "bounce", 2, serve_bounce);
+    assert_int_equal(bounce_clnt_request("bounce", BOUNCE_FLUSH, &msg), 0);
+    msg.dsn_ret = 1;                    /* the fake server refuses anything else */
+    assert_int_equal(bounce_clnt_request("bounce", BOUNCE_FLUSH, &msg), -1);
+    wait_server(pid);
+}
+
+static void serve_flush(stream *s, int connection)
+{
+    strbuf *request = strbuf_new(16);
+    strbuf *site = strbuf_new(16);
+    attr_spec spec[] = {ATTR_STR("request", request), ATTR_OPT_STR("site", site), ATTR_END};
+
+    attr_scan(s, 0, spec);
+    attr_put_int(s, "status", strcmp(site->data, "example.net") == 0 ? FLUSH_STAT_OK
+                 : FLUSH_STAT_UNKNOWN);
+    attr_end(s);
+}
+
+static void test_flush_request(void **state)
+{
+    pid_t   pid;
+
+    setup();
+    assert_int_equal(flush_clnt_send_site("example.net"), FLUSH_STAT_FAIL);
+    pid = fake_server("public", "flush", 2, serve_flush);
+    assert_int_equal(flush_clnt_send_site("example.net"), FLUSH_STAT_OK);
+    assert_int_equal(flush_clnt_send_site("other.example"), FLUSH_STAT_UNKNOWN);
+    wait_server(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rewrite_and_resolve_with_reconnect),
         cmocka_unit_test(test_anvil_counts_and_unreachable),
         cmocka_unit_test(test_cleanup_handover),
+        cmocka_unit_test(test_bounce_request),
+        cmocka_unit_test(test_flush_request),
     };
 
     signal(SIGPIPE, SIG_IGN);
