@@ -99,7 +99,7 @@ static int fsync_parent(const char *path)
     fd = open(slash ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(copy);
     if (fd < 0)
-        return -1;
+        return errno == EACCES ? 0 : -1;        /* postdrop may not read maildrop/ */
     rc = fsync(fd);
     close(fd);
     return rc;
@@ -159,13 +159,45 @@ queue_file *queue_file_create(const char *queue_name, strbuf *why)
     return qf;
 }
 
+/* Renames a file still being written into another queue (no one reads it yet). */
+static int queue_file_relocate(queue_file *qf, const char *queue_name, strbuf *why)
+{
+    strbuf *old_path = strbuf_from(qf->path->data);
+    int     rc;
+
+    if (strcmp(qf->queue_name, queue_name) == 0) {
+        strbuf_free(old_path);
+        return 0;
+    }
+    if (!queue_name_valid(queue_name)) {
+        strbuf_printf(why, "commit %s: bad queue name %s", qf->path->data, queue_name);
+        strbuf_free(old_path);
+        return -1;
+    }
+    rc = queue_file_move(qf->queue_name, qf->id, queue_name, why);
+    if (rc == 0) {
+        snprintf(qf->queue_name, sizeof(qf->queue_name), "%s", queue_name);
+        queue_path(qf->path, queue_name, qf->id);
+        (void) fsync_parent(old_path->data);
+    }
+    strbuf_free(old_path);
+    return rc;
+}
+
 int queue_file_commit(queue_file *qf, strbuf *why)
+{
+    return queue_file_commit_as(qf, qf->queue_name, QUEUE_MODE_COMPLETE, why);
+}
+
+int queue_file_commit_as(queue_file *qf, const char *queue_name, mode_t mode, strbuf *why)
 {
     int     fd = qf->stream->fd;
     int     rc = 0;
 
-    if (stream_flush(qf->stream) < 0 || fchmod(fd, QUEUE_MODE_COMPLETE) < 0 || fsync(fd) < 0
-        || fsync_parent(qf->path->data) < 0) {
+    if (queue_file_relocate(qf, queue_name, why) < 0) {
+        rc = -1;
+    } else if (stream_flush(qf->stream) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0
+               || fsync_parent(qf->path->data) < 0) {
         strbuf_printf(why, "commit %s: %s", qf->path->data, strerror(errno));
         rc = -1;
     }

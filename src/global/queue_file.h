@@ -9,8 +9,14 @@
  * queue_file_create() makes a new file in a queue under its final queue ID
  * (mode 0600, "incomplete"); the caller writes records through qf->stream,
  * then queue_file_commit() flushes, marks the file complete (mode 0700),
- * fsyncs the file and its directory. queue_file_abort() removes it. Both
- * free the queue_file. queue_file_open() opens an existing file.
+ * fsyncs the file and its directory. queue_file_commit_as() does the same
+ * but first moves the file into another queue (cleanup's HOLD: the file
+ * never appears complete in incoming/) and sets `mode` as the complete
+ * mark (postdrop's maildrop files are 0744 so pickup can read them; the
+ * owner execute bit is the mark everywhere). A directory the writer may
+ * not read (maildrop/, 0730, for postdrop) is not fsync'd: the file is.
+ * queue_file_abort() removes the file. All three free the queue_file.
+ * queue_file_open() opens an existing file.
  * Functions returning int give 0 or -1 with a reason in `why`.
  *
  * The V record: queue_put_sizes() writes it (fixed width, so it can be
@@ -67,6 +73,8 @@ int     queue_name_valid(const char *queue_name);
 void    queue_path(strbuf *path, const char *queue_name, const char *id);
 queue_file *queue_file_create(const char *queue_name, strbuf *why);
 int     queue_file_commit(queue_file *qf, strbuf *why);
+int     queue_file_commit_as(queue_file *qf, const char *queue_name, mode_t mode,
+                             strbuf *why);
 void    queue_file_abort(queue_file *qf);
 queue_file *queue_file_open(const char *queue_name, const char *id, int flags, strbuf *why);
 int     queue_file_close(queue_file *qf);
