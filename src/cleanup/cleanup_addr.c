@@ -139,11 +139,24 @@ static void propagate_extension(strbuf *address, const strbuf *extension)
     strbuf_free(copy);
 }
 
-/* A table's address (external form, maybe quoted) in internal form, checked. */
-static int table_address(cleanup_state *state, const char *title, const char *text,
-                         size_t len, strbuf *out)
+/*
+ * A table's result address (external form, maybe quoted) in internal form,
+ * checked. "@otherdomain" means the key's local part in otherdomain
+ * (canonical(5), virtual(5)); it returns 1 so the caller does not add the
+ * extension a second time.
+ */
+static int table_address(cleanup_state *state, const char *title, const char *key,
+                         const char *text, size_t len, strbuf *out)
 {
+    const char *at = strrchr(key, '@');
+
     strbuf_reset(out);
+    if (len > 1 && *text == '@') {
+        strbuf_append(out, key, at ? (size_t) (at - key) : strlen(key));
+        if (mail_addr_unquote(out, text, len) == 0)
+            return 1;
+        strbuf_reset(out);
+    }
     if (mail_addr_unquote(out, text, len) < 0) {
         msg_warn("%s: %s: bad address in table result: \"%.*s\" -- message not accepted",
                  state->queue_id, title, (int) (len > 100 ? 100 : len), text);
@@ -180,6 +193,7 @@ static int map11(cleanup_state *state, maps_t *maps, const char *title, strbuf *
         const char *extra;
         size_t  len;
         size_t  extra_len;
+        int     whole_local;
         int     found = lookup_address(state, maps, title, address->data, value, extension);
 
         if (found != MAP_OK) {
@@ -193,9 +207,9 @@ static int map11(cleanup_state *state, maps_t *maps, const char *title, strbuf *
         }
         if (next_list_item(&cursor, &extra, &extra_len))
             msg_warn("%s: multi-valued %s entry for %s", state->queue_id, title, address->data);
-        if (table_address(state, title, item, len, result) < 0)
+        if ((whole_local = table_address(state, title, address->data, item, len, result)) < 0)
             break;
-        if (cleanup_tab.propagate_canonical)
+        if (cleanup_tab.propagate_canonical && !whole_local)
             propagate_extension(result, extension);
         if (canonicalize(state, REWRITE_LOCAL, result->data, value) < 0)
             break;
@@ -321,6 +335,7 @@ typedef struct expansion_node {
     char   *address;
     int     parent;                     /* index, -1 for the root */
     int     depth;
+    int     final;                      /* a self reference: kept, not looked up */
 } expansion_node;
 
 typedef struct expansion {
@@ -332,7 +347,8 @@ typedef struct expansion {
     size_t  stack_cap;
 } expansion;
 
-static int expansion_push(expansion *ex, const char *address, int parent, int depth)
+static int expansion_push(expansion *ex, const char *address, int parent, int depth,
+                          int final)
 {
     if (ex->count == ex->cap) {
         ex->cap = ex->cap ? 2 * ex->cap : 16;
@@ -342,7 +358,7 @@ static int expansion_push(expansion *ex, const char *address, int parent, int de
         ex->stack_cap = ex->stack_cap ? 2 * ex->stack_cap : 16;
         ex->stack = xreallocarray(ex->stack, ex->stack_cap, sizeof(*ex->stack));
     }
-    ex->nodes[ex->count] = (expansion_node) {xstrdup(address), parent, depth};
+    ex->nodes[ex->count] = (expansion_node) {xstrdup(address), parent, depth, final};
     ex->stack[ex->depth++] = (int) ex->count;
     return (int) ex->count++;
 }
@@ -384,8 +400,11 @@ static int expand_value(cleanup_state *state, expansion *ex, int index, const st
     int     rc = 0;
 
     while (rc == 0 && next_list_item(&cursor, &item, &len)) {
-        rc = table_address(state, "virtual_alias_maps", item, len, address);
-        if (rc == 0 && cleanup_tab.propagate_virtual)
+        int     whole_local = table_address(state, "virtual_alias_maps",
+                                            ex->nodes[index].address, item, len, address);
+
+        rc = whole_local < 0 ? -1 : 0;
+        if (rc == 0 && cleanup_tab.propagate_virtual && !whole_local)
             propagate_extension(address, extension);
         if (rc == 0)
             rc = canonicalize(state, REWRITE_LOCAL, address->data, canonical);
@@ -396,11 +415,11 @@ static int expand_value(cleanup_state *state, expansion *ex, int index, const st
         const expansion_node *node = &ex->nodes[index];
 
         if (strcasecmp(items->items[i], node->address) == 0)
-            argv_add(result, items->items[i]);
+            expansion_push(ex, items->items[i], index, node->depth + 1, 1);
         else if (expansion_loops(ex, index, items->items[i]))
-            rc = expansion_fail(state, "nesting", node->address);
+            rc = expansion_fail(state, "nesting", ex->nodes[0].address);
         else
-            expansion_push(ex, items->items[i], index, node->depth + 1);
+            expansion_push(ex, items->items[i], index, node->depth + 1, 0);
     }
     argv_free(items);
     strbuf_free(address);
@@ -422,7 +441,7 @@ int     cleanup_virtual_expand(cleanup_state *state, const char *address, argv_t
         strbuf_free(extension);
         return 0;
     }
-    expansion_push(&ex, address, -1, 0);
+    expansion_push(&ex, address, -1, 0, 0);
     while (rc == 0 && ex.depth > 0) {
         int     index = ex.stack[--ex.depth];
         int     found;
@@ -432,6 +451,10 @@ int     cleanup_virtual_expand(cleanup_state *state, const char *address, argv_t
             + (size_t) var_virtual_alias_recursion_limit) {
             rc = expansion_fail(state, "nesting", address);
             break;
+        }
+        if (ex.nodes[index].final) {
+            argv_add(result, ex.nodes[index].address);
+            continue;
         }
         found = lookup_address(state, cleanup_tab.virtual_alias, "virtual_alias_maps",
                                ex.nodes[index].address, value, extension);
@@ -464,7 +487,7 @@ int     cleanup_bcc_lookup(cleanup_state *state, maps_t *maps, const char *title
 
     cursor = value->data;
     while (found == MAP_OK && rc == 0 && next_list_item(&cursor, &item, &len)) {
-        rc = table_address(state, title, item, len, item_address);
+        rc = table_address(state, title, address, item, len, item_address) < 0 ? -1 : 0;
         if (rc == 0)
             argv_add(result, item_address->data);
     }

@@ -98,7 +98,6 @@ static void test_remote_header_rewrite_domain(void **unused)
     msg_simple(&m, SMTPD_FLAGS, "a@remote.example", "bob@example.test",
                "From: joe\nTo: \"Bob B\" <bob>, carol@x.example\n\nbody");
     run_cleanup(&m, &r);
-    config_set_override("remote_header_rewrite_domain", "");
     assert_int_equal(r.status, 0);
     s = read_queue_file("incoming", r.queue_id, &env);
     content = queue_content(s, &env);

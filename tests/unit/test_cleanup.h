@@ -109,6 +109,16 @@ static int dir_count(const char *path)
     return count;
 }
 
+/* Parameters tests change: reset to their defaults before each test. */
+static const char *const test_params[] = {
+    "canonical_maps", "sender_canonical_maps", "recipient_canonical_maps", "canonical_classes",
+    "masquerade_domains", "masquerade_exceptions", "masquerade_classes", "virtual_alias_maps",
+    "always_bcc", "sender_bcc_maps", "recipient_bcc_maps", "recipient_delimiter",
+    "remote_header_rewrite_domain", "header_checks", "mime_header_checks",
+    "nested_header_checks", "body_checks", "undisclosed_recipients_header",
+    "always_add_missing_headers", "disable_mime_input_processing", NULL,
+};
+
 static void cleanup_test_setup(void)
 {
     static int configured;
@@ -125,6 +135,11 @@ static void cleanup_test_setup(void)
         unit_enter_queue();
         snprintf(test_log_path, sizeof(test_log_path), "%s/cleanup.log", unit_temp_dir());
         msg_open("postfix/cleanup", 0);
+    }
+    for (const char *const *name = test_params; *name; name++) {
+        const param_def *param = param_find(*name);
+
+        config_set_override(*name, param ? param_default_text(param) : "");
     }
     params_load();
     for (const char *const *q = (const char *const[]) {"incoming", "hold", "bounce", "private",
