@@ -25,6 +25,7 @@
  * standard error as Postfix prints it. Addresses are data throughout: no
  * shell ever sees them.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -74,11 +75,13 @@ const char *sendmail_config_dir;
 
 void    sendmail_fatal(int status, const char *fmt, ...)
 {
+    int     saved_errno = errno;        /* for %m */
     struct passwd *pw = getpwuid(getuid());
     strbuf *text = strbuf_new(128);
     va_list ap;
 
     strbuf_printf(text, "%s(%ld): ", pw ? pw->pw_name : "unknown", (long) getuid());
+    errno = saved_errno;
     va_start(ap, fmt);
     strbuf_append_vprintf(text, fmt, ap);
     va_end(ap);

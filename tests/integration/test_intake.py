@@ -130,7 +130,7 @@ def inst(module_instance_factory):
         "intake", master_cf_edit=without_qmgr_and_bounce,
         main_cf={"header_checks": "regexp:$config_directory/header_checks",
                  "canonical_maps": "inline:{ canon@mx.example.test=canonical@example.test }",
-                 "masquerade_domains": "example.test",
+                 "masquerade_domains": "example.test", "masquerade_exceptions": "root",
                  "virtual_alias_maps": "inline:{ {team@example.test = ann@remote.example, "
                                        "bob@remote.example} }"})
     (inst.config_dir / "header_checks").write_text(
@@ -260,10 +260,11 @@ def test_addresses_are_data(inst):
     marker = Path("/tmp/postern-intake-shell-marker")
     marker.unlink(missing_ok=True)
     inst.mark_log()
-    sendmail(inst, "-f", f";touch {marker};", "--", f"$(touch {marker})@example.test",
+    sendmail(inst, "-f", f";touch {marker};", "--", "|/bin/true@example.test",
              "${run{/bin/true}}@example.test", message="Subject: shell\n\nx\n")
-    qf = queued(inst, f";touch {marker};@mx.example.test")
-    assert qf.recipients == [f"$(touch {marker})@example.test", "${run{/bin/true}}@example.test"]
+    qf = queued(inst, f'";touch {marker};"')   # logged in external (quoted) form
+    assert qf.sender == f";touch {marker};@example.test"      # masqueraded
+    assert qf.recipients == ["|/bin/true@example.test", "${run{/bin/true}}@example.test"]
     assert not marker.exists()
 
 
@@ -470,7 +471,7 @@ def test_sendmail_bs(inst):
                 "RCPT TO:<user@mx.example.test>\r\nDATA\r\nSubject: bs\r\n\r\n..dot\r\n.\r\n"
                 "RSET\r\nRCPT TO:<x@y>\r\nFOO\r\nQUIT\r\n")
     result = sendmail(inst, "-bs", message=dialogue)
-    replies = result.stdout.split("\r\n")
+    replies = result.stdout.splitlines()
     assert replies[0] == "220 mx.example.test ESMTP Postern"
     assert replies[1:7] == ["250-mx.example.test", "250-PIPELINING", "250-SIZE 10240000",
                             "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"]
