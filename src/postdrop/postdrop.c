@@ -87,9 +87,10 @@ static void harden_process(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (int sig = SIGHUP; sig <= SIGTERM; sig++)
-        if (sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM)
-            (void) sigaction(sig, &sa, NULL);
+    (void) sigaction(SIGHUP, &sa, NULL);
+    (void) sigaction(SIGINT, &sa, NULL);
+    (void) sigaction(SIGQUIT, &sa, NULL);
+    (void) sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
 }
