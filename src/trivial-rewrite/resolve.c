@@ -109,6 +109,18 @@ void    resolve_result_free(resolve_result *result)
 
 /* Domains --------------------------------------------------------------- */
 
+/* Matches one of the domain lists: 1, 0, or -1 (logged) when it failed. */
+static int domain_in(match_list *list, const char *param, const char *domain)
+{
+    int     found = domain_list_match(list, domain);
+
+    if (found == MATCH_LIST_ERROR) {
+        msg_warn("%s lookup failure", param);
+        return -1;
+    }
+    return found;
+}
+
 /* Is the domain ours? 1, 0, or -1 when a table failed. */
 static int domain_is_local(resolver *r, const char *domain)
 {
@@ -120,8 +132,8 @@ static int domain_is_local(resolver *r, const char *domain)
         strbuf_truncate(r->scratch, --len);
     if (len == 0 || r->scratch->data[len - 1] == '.')
         return 0;
-    if ((found = domain_list_match(r->mydestination, r->scratch->data)) != 0)
-        return found == MATCH_LIST_ERROR ? -1 : 1;
+    if ((found = domain_in(r->mydestination, "mydestination", r->scratch->data)) != 0)
+        return found;
     return r->scratch->data[0] == '[' && own_addr_match(r->own, r->scratch->data);
 }
 
@@ -270,18 +282,6 @@ static int use_transport(resolve_result *result, const char *param, const char *
         return -1;
     }
     return 0;
-}
-
-/* Matches one of the domain lists: 1, 0, or -1 (logged) when it failed. */
-static int domain_in(match_list *list, const char *param, const char *domain)
-{
-    int     found = domain_list_match(list, domain);
-
-    if (found == MATCH_LIST_ERROR) {
-        msg_warn("%s lookup failure", param);
-        return -1;
-    }
-    return found;
 }
 
 static void set_user_unknown(const resolver *r, resolve_result *result)
