@@ -49,9 +49,14 @@ void attr_put_int(stream *s, const char *name, long value)
     attr_put_data(s, name, text, (size_t) len);
 }
 
-int attr_end(stream *s)
+void attr_put_end(stream *s)
 {
     stream_putc(s, '\n');
+}
+
+int attr_end(stream *s)
+{
+    attr_put_end(s);
     return stream_flush(s);
 }
 

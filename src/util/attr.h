@@ -12,7 +12,8 @@
  * followed by that many frames. docs/protocols.md lists every conversation.
  *
  * Writing: attr_put_*() buffer attributes, attr_end() writes the terminator
- * and flushes (0 ok, -1 I/O error).
+ * and flushes (0 ok, -1 I/O error); attr_put_end() writes the terminator
+ * only, for a sequence of frames sent with one flush.
  *
  * Reading: attr_scan() reads one frame against a table of typed targets.
  * The ATTR_* macros build the table and check target types at compile time.
@@ -64,6 +65,7 @@ void attr_put_str(stream *s, const char *name, const char *value);
 void attr_put_data(stream *s, const char *name, const void *data, size_t len);
 void attr_put_int(stream *s, const char *name, long value);
 int  attr_end(stream *s);
+void attr_put_end(stream *s);
 
 int  attr_scan(stream *s, int flags, const attr_spec *spec);
 

@@ -1,0 +1,33 @@
+/*
+ * bounce_clnt - ask the bounce service to send a notification
+ * (docs/protocols.md, "bounce, defer, trace").
+ *
+ * bounce_clnt_request() sends one request (BOUNCE_FLUSH: non-delivery
+ * notice from bounce/ID; BOUNCE_FLUSH_DEFER: the message expired, notice
+ * from defer/ID; BOUNCE_WARN: delay warning from defer/ID; BOUNCE_TRACE:
+ * success notice from trace/ID) about the message in queue_name/queue_id
+ * to the service (`bounce`, or `defer`/`trace` as master.cf names them), and
+ * returns 0 when the notification was queued (or none was needed), -1 when
+ * the caller must try again later (service unreachable or said so).
+ */
+#ifndef POSTERN_BOUNCE_CLNT_H
+#define POSTERN_BOUNCE_CLNT_H
+
+#define BOUNCE_FLUSH        "flush"
+#define BOUNCE_FLUSH_DEFER  "flush_defer"
+#define BOUNCE_WARN         "warn"
+#define BOUNCE_TRACE        "trace"
+
+typedef struct bounce_message {
+    const char *queue_name;
+    const char *queue_id;
+    const char *encoding;
+    int     smtputf8;
+    const char *sender;
+    const char *dsn_envid;
+    int     dsn_ret;
+} bounce_message;
+
+int bounce_clnt_request(const char *service, const char *request, const bounce_message *msg);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * delivery - what every delivery agent does around the delivery itself.
+ *
+ *   delivery *d = delivery_start(client);          NULL: already answered
+ *   ... read the content through d->qf->stream (queue_content_start/next) ...
+ *   delivery_connected(d);                          optional: for delays=a/b/c/d
+ *   delivery_sent(d, i, "local", "2.0.0", "delivered to mailbox", "delivered");
+ *   delivery_deferred(d, i, relay, "4.4.1", "connect to ...: refused", NULL);
+ *   delivery_bounced(d, i, relay, "5.1.1", "user unknown", &detail);
+ *   delivery_finish(d, client, site_failure, dsn, reason);   replies, frees d
+ *
+ * delivery_start() reads the request from qmgr and opens the queue file
+ * for reading and for marking recipients done; when the file is gone it
+ * answers "deferred" itself and returns NULL.
+ *
+ * Each outcome function logs Postfix's line
+ *   ID: to=<rcpt>, orig_to=<orig>, relay=R, delay=D, delays=a/b/c/d,
+ *       dsn=X.Y.Z, status=sent|deferred|bounced (reason)
+ * appends the outcome to the message's status log (defer/, bounce/, or
+ * trace/ when the recipient asked NOTIFY=SUCCESS), and for a finished
+ * recipient (sent or bounced) marks its record done in the queue file. If a
+ * bounce cannot be recorded, or a done mark cannot be written, the
+ * recipient is deferred instead (a later retry may deliver twice; nothing
+ * is lost). delivery_finish() fsyncs the queue file when records were
+ * marked, then tells qmgr DELIVER_STAT_OK or DELIVER_STAT_DEFER.
+ *
+ * `detail` (optional) adds what DSN reports: the remote MTA and its reply.
+ * delivery_format_delay() renders seconds as Postfix logs them (two
+ * significant digits, at most two decimals: 0.05, 1.2, 12, 318).
+ */
+#ifndef POSTERN_DELIVERY_H
+#define POSTERN_DELIVERY_H
+
+#include <stddef.h>
+#include <sys/time.h>
+
+#include "deliver_request.h"
+#include "queue_file.h"
+#include "stream.h"
+#include "strbuf.h"
+
+typedef struct delivery_detail {
+    const char *mta_name;               /* remote host, or NULL */
+    const char *diag_type;              /* "smtp", or NULL */
+    const char *diag_text;              /* the remote reply, or NULL */
+} delivery_detail;
+
+typedef struct delivery {
+    deliver_request *req;
+    queue_file *qf;
+    struct timeval conn_done;           /* zero until delivery_connected() */
+    int     deferred;                   /* some recipient was deferred */
+    int     marked;                     /* records marked done since the last fsync */
+} delivery;
+
+delivery *delivery_start(stream *client);
+void    delivery_connected(delivery *d);
+void    delivery_sent(delivery *d, size_t rcpt, const char *relay, const char *dsn,
+                      const char *reason, const char *action);
+void    delivery_deferred(delivery *d, size_t rcpt, const char *relay, const char *dsn,
+                          const char *reason, const delivery_detail *detail);
+void    delivery_bounced(delivery *d, size_t rcpt, const char *relay, const char *dsn,
+                         const char *reason, const delivery_detail *detail);
+int     delivery_finish(delivery *d, stream *client, int site_failure, const char *dsn,
+                        const char *reason);
+void    delivery_format_delay(strbuf *out, double seconds);
+
+#endif
