@@ -66,10 +66,10 @@ static htable *held_by(const stream *client, int create)
 /* Records a connect or disconnect of the client; -1 when it holds too many. */
 static int track_connection(const stream *client, anvil_event event)
 {
-    htable *held = held_by(client, event == ANVIL_CONNECT);
+    htable *held = held_by(client, event == ANVIL_EVENT_CONNECT);
     int    *count = held ? htable_get(held, ident->data) : NULL;
 
-    if (event == ANVIL_DISCONNECT) {
+    if (event == ANVIL_EVENT_DISCONNECT) {
         if (count && --*count == 0)
             htable_delete(held, ident->data, free);
         return 0;
@@ -97,7 +97,7 @@ static void release_client(const stream *client)
         return;
     while ((e = htable_next(held, &bucket, e)) != NULL)
         for (int *count = e->value; *count > 0; --*count)
-            anvil_table_update(table, ANVIL_DISCONNECT, e->key, time(NULL), &counts);
+            anvil_table_update(table, ANVIL_EVENT_DISCONNECT, e->key, time(NULL), &counts);
     htable_free(held, free);
     client_key(client, key, sizeof(key));
     htable_delete(clients, key, NULL);
@@ -180,7 +180,7 @@ static int answer(stream *client, anvil_event event)
 {
     anvil_counts counts;
 
-    if ((event == ANVIL_CONNECT || event == ANVIL_DISCONNECT)
+    if ((event == ANVIL_EVENT_CONNECT || event == ANVIL_EVENT_DISCONNECT)
         && track_connection(client, event) < 0) {
         msg_warn("client holds connections for more than %d idents -- disconnecting it",
                  ANVIL_CLIENT_IDENTS_MAX);

@@ -36,12 +36,12 @@ static const struct {
     const char *name;
     anvil_event event;
 } event_names[] = {
-    {"connect", ANVIL_CONNECT},
-    {"disconnect", ANVIL_DISCONNECT},
-    {"message", ANVIL_MESSAGE},
-    {"recipient", ANVIL_RECIPIENT},
-    {"auth", ANVIL_AUTH},
-    {"lookup", ANVIL_LOOKUP},
+    {"connect", ANVIL_EVENT_CONNECT},
+    {"disconnect", ANVIL_EVENT_DISCONNECT},
+    {"message", ANVIL_EVENT_MESSAGE},
+    {"recipient", ANVIL_EVENT_RECIPIENT},
+    {"auth", ANVIL_EVENT_AUTH},
+    {"lookup", ANVIL_EVENT_LOOKUP},
 };
 
 int     anvil_event_parse(const char *name, anvil_event *event)
@@ -131,11 +131,11 @@ static anvil_entry *entry_for(anvil_table *table, const char *ident, time_t now,
 static enum rate_kind rate_of(anvil_event event)
 {
     switch (event) {
-    case ANVIL_MESSAGE:
+    case ANVIL_EVENT_MESSAGE:
         return RATE_MESSAGE;
-    case ANVIL_RECIPIENT:
+    case ANVIL_EVENT_RECIPIENT:
         return RATE_RECIPIENT;
-    case ANVIL_AUTH:
+    case ANVIL_EVENT_AUTH:
         return RATE_AUTH;
     default:
         return RATE_CONNECT;
@@ -147,12 +147,12 @@ static void count_event(anvil_table *table, anvil_entry *entry, anvil_event even
 {
     enum rate_kind kind = rate_of(event);
 
-    if (event == ANVIL_DISCONNECT) {
+    if (event == ANVIL_EVENT_DISCONNECT) {
         if (entry->count > 0)
             entry->count--;
         return;
     }
-    if (event == ANVIL_CONNECT && entry->count < INT_MAX) {
+    if (event == ANVIL_EVENT_CONNECT && entry->count < INT_MAX) {
         entry->count++;
         note_max(&table->max_count, entry->count, ident, now);
     }
@@ -164,13 +164,13 @@ static void count_event(anvil_table *table, anvil_entry *entry, anvil_event even
 void    anvil_table_update(anvil_table *table, anvil_event event, const char *ident, time_t now,
                            anvil_counts *counts)
 {
-    int     creates = event != ANVIL_LOOKUP && event != ANVIL_DISCONNECT;
+    int     creates = event != ANVIL_EVENT_LOOKUP && event != ANVIL_EVENT_DISCONNECT;
     anvil_entry *entry = entry_for(table, ident, now, creates);
 
     *counts = (anvil_counts) {0, 0};
     if (entry == NULL)
         return;
-    if (event != ANVIL_LOOKUP)
+    if (event != ANVIL_EVENT_LOOKUP)
         count_event(table, entry, event, ident, now);
     counts->count = entry->count;
     counts->rate = entry->rates[rate_of(event)];

@@ -12,9 +12,9 @@
  * anvil_table_update(table, event, ident, now, &counts) registers one
  * event and fills counts: `count`, the concurrent connections after the
  * event, and `rate`, that event's rate in the current window (for
- * ANVIL_CONNECT the connection rate; ANVIL_DISCONNECT and ANVIL_LOOKUP
+ * ANVIL_EVENT_CONNECT the connection rate; ANVIL_EVENT_DISCONNECT and ANVIL_EVENT_LOOKUP
  * change no rate and report the connection rate). Disconnecting below zero
- * or an unknown ident is a no-op; ANVIL_LOOKUP and ANVIL_DISCONNECT never
+ * or an unknown ident is a no-op; ANVIL_EVENT_LOOKUP and ANVIL_EVENT_DISCONNECT never
  * create an entry.
  *
  * Memory stays bounded by recent activity: anvil_table_expire(table, now)
@@ -42,12 +42,12 @@
 #include "argv.h"
 
 typedef enum anvil_event {
-    ANVIL_CONNECT,
-    ANVIL_DISCONNECT,
-    ANVIL_MESSAGE,
-    ANVIL_RECIPIENT,
-    ANVIL_AUTH,
-    ANVIL_LOOKUP,
+    ANVIL_EVENT_CONNECT,
+    ANVIL_EVENT_DISCONNECT,
+    ANVIL_EVENT_MESSAGE,
+    ANVIL_EVENT_RECIPIENT,
+    ANVIL_EVENT_AUTH,
+    ANVIL_EVENT_LOOKUP,
 } anvil_event;
 
 typedef struct anvil_counts {

@@ -210,7 +210,7 @@ static int reroute_local_part(resolver *r, strbuf *work)
                && !(s->rewrite.allow_percent_hack && memchr(work->data, '%', work->len))) {
         return 0;
     }
-    rewrite_address(&s->rewrite, REWRITE_LOCAL, work->data, r->scratch);
+    rewrite_address(&s->rewrite, REWRITE_RULE_LOCAL, work->data, r->scratch);
     strbuf_set_mem(work, r->scratch->data, r->scratch->len);
     return 1;
 }

@@ -54,17 +54,8 @@
 #define POSTERN_RESOLVE_H
 
 #include "rewrite.h"
+#include "rewrite_clnt.h"                   /* RESOLVE_FLAG_*, RESOLVE_CLASS_* */
 #include "strbuf.h"
-
-#define RESOLVE_FLAG_FINAL      (1 << 0)
-#define RESOLVE_FLAG_ROUTED     (1 << 1)
-#define RESOLVE_FLAG_ERROR      (1 << 2)
-#define RESOLVE_FLAG_FAIL       (1 << 3)
-#define RESOLVE_CLASS_LOCAL     (1 << 8)
-#define RESOLVE_CLASS_ALIAS     (1 << 9)
-#define RESOLVE_CLASS_VIRTUAL   (1 << 10)
-#define RESOLVE_CLASS_RELAY     (1 << 11)
-#define RESOLVE_CLASS_DEFAULT   (1 << 12)
 
 #define RESOLVE_ADDRESS_MAX     8192    /* bytes */
 #define RESOLVE_ROUTING_MAX     100     /* routing steps */

@@ -4,13 +4,14 @@
 #include <string.h>
 
 #include "rewrite.h"
+#include "rewrite_clnt.h"
 
 int     rewrite_rule_parse(const char *name, enum rewrite_rule *rule)
 {
-    if (strcmp(name, "local") == 0)
-        *rule = REWRITE_LOCAL;
-    else if (strcmp(name, "remote") == 0)
-        *rule = REWRITE_REMOTE;
+    if (strcmp(name, REWRITE_LOCAL) == 0)
+        *rule = REWRITE_RULE_LOCAL;
+    else if (strcmp(name, REWRITE_REMOTE) == 0)
+        *rule = REWRITE_RULE_REMOTE;
     else
         return -1;
     return 0;
@@ -128,9 +129,9 @@ static void complete_local_part(const rewrite_settings *settings, strbuf *addres
 void    rewrite_address(const rewrite_settings *settings, enum rewrite_rule rule,
                         const char *address, strbuf *out)
 {
-    const char *origin = rule == REWRITE_LOCAL ?
+    const char *origin = rule == REWRITE_RULE_LOCAL ?
         settings->myorigin : settings->remote_header_rewrite_domain;
-    const char *domain = rule == REWRITE_LOCAL ?
+    const char *domain = rule == REWRITE_RULE_LOCAL ?
         settings->mydomain : settings->remote_header_rewrite_domain;
 
     strbuf_set(out, address);

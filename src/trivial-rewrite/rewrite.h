@@ -18,8 +18,8 @@
  *                                             without '.', not a [literal])
  *   user@host.          user@host            (one trailing dot, not ".." or "@.")
  *
- * ORIGIN and DOMAIN are $myorigin and $mydomain for REWRITE_LOCAL, and
- * both $remote_header_rewrite_domain for REWRITE_REMOTE; an empty one
+ * ORIGIN and DOMAIN are $myorigin and $mydomain for REWRITE_RULE_LOCAL, and
+ * both $remote_header_rewrite_domain for REWRITE_RULE_REMOTE; an empty one
  * appends nothing. The domain keeps its case.
  *
  * Internal form cannot tell "a!b" from a!b, so a quoted local part holding
@@ -39,7 +39,7 @@
 
 #include "strbuf.h"
 
-enum rewrite_rule { REWRITE_LOCAL, REWRITE_REMOTE };
+enum rewrite_rule { REWRITE_RULE_LOCAL, REWRITE_RULE_REMOTE };
 
 typedef struct rewrite_settings {
     int     swap_bangpath;

@@ -31,8 +31,8 @@ static anvil_counts event(anvil_table *table, anvil_event what, const char *iden
 static void test_request_names(void **state)
 {
     const char *names[] = {"connect", "disconnect", "message", "recipient", "auth", "lookup"};
-    const anvil_event events[] = {ANVIL_CONNECT, ANVIL_DISCONNECT, ANVIL_MESSAGE,
-        ANVIL_RECIPIENT, ANVIL_AUTH, ANVIL_LOOKUP};
+    const anvil_event events[] = {ANVIL_EVENT_CONNECT, ANVIL_EVENT_DISCONNECT, ANVIL_EVENT_MESSAGE,
+        ANVIL_EVENT_RECIPIENT, ANVIL_EVENT_AUTH, ANVIL_EVENT_LOOKUP};
     anvil_event parsed;
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -48,13 +48,13 @@ static void test_concurrent_connections(void **state)
 {
     anvil_table *table = anvil_table_new(UNIT);
 
-    assert_counts(event(table, ANVIL_CONNECT, IDENT, T0), 1, 1);
-    assert_counts(event(table, ANVIL_CONNECT, IDENT, T0 + 1), 2, 2);
-    assert_counts(event(table, ANVIL_LOOKUP, IDENT, T0 + 2), 2, 2);
-    assert_counts(event(table, ANVIL_CONNECT, "smtp:192.0.2.2", T0 + 2), 1, 1);
-    assert_counts(event(table, ANVIL_DISCONNECT, IDENT, T0 + 3), 1, 2);
-    assert_counts(event(table, ANVIL_DISCONNECT, IDENT, T0 + 3), 0, 2);
-    assert_counts(event(table, ANVIL_DISCONNECT, IDENT, T0 + 3), 0, 2);     /* not below 0 */
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, IDENT, T0), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, IDENT, T0 + 1), 2, 2);
+    assert_counts(event(table, ANVIL_EVENT_LOOKUP, IDENT, T0 + 2), 2, 2);
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, "smtp:192.0.2.2", T0 + 2), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_DISCONNECT, IDENT, T0 + 3), 1, 2);
+    assert_counts(event(table, ANVIL_EVENT_DISCONNECT, IDENT, T0 + 3), 0, 2);
+    assert_counts(event(table, ANVIL_EVENT_DISCONNECT, IDENT, T0 + 3), 0, 2);     /* not below 0 */
     assert_int_equal(anvil_table_size(table), 2);
     anvil_table_free(table);
 }
@@ -63,14 +63,14 @@ static void test_each_rate_counts_its_own_events(void **state)
 {
     anvil_table *table = anvil_table_new(UNIT);
 
-    event(table, ANVIL_CONNECT, IDENT, T0);
-    assert_counts(event(table, ANVIL_MESSAGE, IDENT, T0), 1, 1);
-    assert_counts(event(table, ANVIL_MESSAGE, IDENT, T0), 1, 2);
-    assert_counts(event(table, ANVIL_RECIPIENT, IDENT, T0), 1, 1);
-    assert_counts(event(table, ANVIL_RECIPIENT, IDENT, T0), 1, 2);
-    assert_counts(event(table, ANVIL_RECIPIENT, IDENT, T0), 1, 3);
-    assert_counts(event(table, ANVIL_AUTH, IDENT, T0), 1, 1);
-    assert_counts(event(table, ANVIL_LOOKUP, IDENT, T0), 1, 1);     /* connection rate */
+    event(table, ANVIL_EVENT_CONNECT, IDENT, T0);
+    assert_counts(event(table, ANVIL_EVENT_MESSAGE, IDENT, T0), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_MESSAGE, IDENT, T0), 1, 2);
+    assert_counts(event(table, ANVIL_EVENT_RECIPIENT, IDENT, T0), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_RECIPIENT, IDENT, T0), 1, 2);
+    assert_counts(event(table, ANVIL_EVENT_RECIPIENT, IDENT, T0), 1, 3);
+    assert_counts(event(table, ANVIL_EVENT_AUTH, IDENT, T0), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_LOOKUP, IDENT, T0), 1, 1);     /* connection rate */
     anvil_table_free(table);
 }
 
@@ -78,14 +78,14 @@ static void test_rates_start_over_each_window(void **state)
 {
     anvil_table *table = anvil_table_new(UNIT);
 
-    assert_counts(event(table, ANVIL_CONNECT, IDENT, T0), 1, 1);
-    assert_counts(event(table, ANVIL_MESSAGE, IDENT, T0 + 10), 1, 1);
-    assert_counts(event(table, ANVIL_CONNECT, IDENT, T0 + UNIT - 1), 2, 2);
-    assert_counts(event(table, ANVIL_CONNECT, IDENT, T0 + UNIT), 3, 1);     /* new window */
-    assert_counts(event(table, ANVIL_MESSAGE, IDENT, T0 + UNIT + 1), 3, 1);
-    assert_counts(event(table, ANVIL_LOOKUP, IDENT, T0 + 3 * UNIT), 3, 0);
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, IDENT, T0), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_MESSAGE, IDENT, T0 + 10), 1, 1);
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, IDENT, T0 + UNIT - 1), 2, 2);
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, IDENT, T0 + UNIT), 3, 1);     /* new window */
+    assert_counts(event(table, ANVIL_EVENT_MESSAGE, IDENT, T0 + UNIT + 1), 3, 1);
+    assert_counts(event(table, ANVIL_EVENT_LOOKUP, IDENT, T0 + 3 * UNIT), 3, 0);
     /* A clock that went backwards starts a window too. */
-    assert_counts(event(table, ANVIL_CONNECT, IDENT, T0 - 100), 4, 1);
+    assert_counts(event(table, ANVIL_EVENT_CONNECT, IDENT, T0 - 100), 4, 1);
     anvil_table_free(table);
 }
 
@@ -93,8 +93,8 @@ static void test_lookup_and_disconnect_create_nothing(void **state)
 {
     anvil_table *table = anvil_table_new(UNIT);
 
-    assert_counts(event(table, ANVIL_LOOKUP, IDENT, T0), 0, 0);
-    assert_counts(event(table, ANVIL_DISCONNECT, IDENT, T0), 0, 0);
+    assert_counts(event(table, ANVIL_EVENT_LOOKUP, IDENT, T0), 0, 0);
+    assert_counts(event(table, ANVIL_EVENT_DISCONNECT, IDENT, T0), 0, 0);
     assert_int_equal(anvil_table_size(table), 0);
     anvil_table_free(table);
 }
@@ -103,16 +103,16 @@ static void test_idle_idents_expire(void **state)
 {
     anvil_table *table = anvil_table_new(UNIT);
 
-    event(table, ANVIL_CONNECT, "smtp:held", T0);
-    event(table, ANVIL_CONNECT, "smtp:gone", T0);
-    event(table, ANVIL_DISCONNECT, "smtp:gone", T0 + 1);
-    event(table, ANVIL_MESSAGE, "smtp:messages-only", T0 + 30);
+    event(table, ANVIL_EVENT_CONNECT, "smtp:held", T0);
+    event(table, ANVIL_EVENT_CONNECT, "smtp:gone", T0);
+    event(table, ANVIL_EVENT_DISCONNECT, "smtp:gone", T0 + 1);
+    event(table, ANVIL_EVENT_MESSAGE, "smtp:messages-only", T0 + 30);
     assert_int_equal(anvil_table_expire(table, T0 + UNIT - 1), 3);     /* windows still open */
     assert_int_equal(anvil_table_expire(table, T0 + UNIT), 2);
-    assert_counts(event(table, ANVIL_LOOKUP, "smtp:gone", T0 + UNIT), 0, 0);
+    assert_counts(event(table, ANVIL_EVENT_LOOKUP, "smtp:gone", T0 + UNIT), 0, 0);
     assert_int_equal(anvil_table_expire(table, T0 + 30 + UNIT), 1);
-    assert_counts(event(table, ANVIL_LOOKUP, "smtp:held", T0 + 10 * UNIT), 1, 0);
-    event(table, ANVIL_DISCONNECT, "smtp:held", T0 + 10 * UNIT);
+    assert_counts(event(table, ANVIL_EVENT_LOOKUP, "smtp:held", T0 + 10 * UNIT), 1, 0);
+    event(table, ANVIL_EVENT_DISCONNECT, "smtp:held", T0 + 10 * UNIT);
     assert_int_equal(anvil_table_expire(table, T0 + 11 * UNIT), 0);
     anvil_table_free(table);
 }
@@ -124,8 +124,8 @@ static void test_memory_follows_recent_activity(void **state)
 
     for (int i = 0; i < 20000; i++) {
         snprintf(ident, sizeof(ident), "smtp:10.0.%d.%d", i / 256, i % 256);
-        event(table, ANVIL_CONNECT, ident, T0 + i / 1000);
-        event(table, ANVIL_DISCONNECT, ident, T0 + i / 1000);
+        event(table, ANVIL_EVENT_CONNECT, ident, T0 + i / 1000);
+        event(table, ANVIL_EVENT_DISCONNECT, ident, T0 + i / 1000);
     }
     assert_int_equal(anvil_table_size(table), 20000);
     assert_int_equal(anvil_table_expire(table, T0 + 19 + UNIT), 0);
@@ -139,12 +139,12 @@ static void test_statistics_lines(void **state)
 
     setenv("TZ", "UTC", 1);
     tzset();
-    event(table, ANVIL_CONNECT, IDENT, T0);
-    event(table, ANVIL_CONNECT, IDENT, T0 + 1);
-    event(table, ANVIL_CONNECT, "smtp:192.0.2.9", T0 + 2);
-    event(table, ANVIL_MESSAGE, "smtp:192.0.2.9", T0 + 3);
-    event(table, ANVIL_RECIPIENT, IDENT, T0 + 4);
-    event(table, ANVIL_AUTH, IDENT, T0 + 5);
+    event(table, ANVIL_EVENT_CONNECT, IDENT, T0);
+    event(table, ANVIL_EVENT_CONNECT, IDENT, T0 + 1);
+    event(table, ANVIL_EVENT_CONNECT, "smtp:192.0.2.9", T0 + 2);
+    event(table, ANVIL_EVENT_MESSAGE, "smtp:192.0.2.9", T0 + 3);
+    event(table, ANVIL_EVENT_RECIPIENT, IDENT, T0 + 4);
+    event(table, ANVIL_EVENT_AUTH, IDENT, T0 + 5);
     anvil_table_statistics(table, lines);
     assert_int_equal(lines->count, 6);
     assert_string_equal(lines->items[0],
@@ -166,7 +166,7 @@ static void test_statistics_lines(void **state)
     argv_truncate(lines, 0);
     anvil_table_statistics(table, lines);                   /* maxima start over */
     assert_int_equal(lines->count, 0);
-    event(table, ANVIL_CONNECT, IDENT, T0 + 86400 * 10);
+    event(table, ANVIL_EVENT_CONNECT, IDENT, T0 + 86400 * 10);
     anvil_table_statistics(table, lines);
     assert_int_equal(lines->count, 2);                      /* rate 1, count 3; size 2 old */
     assert_string_equal(lines->items[1],

@@ -37,9 +37,9 @@ static void test_rule_names(void **state)
     enum rewrite_rule rule;
 
     assert_int_equal(rewrite_rule_parse("local", &rule), 0);
-    assert_int_equal(rule, REWRITE_LOCAL);
+    assert_int_equal(rule, REWRITE_RULE_LOCAL);
     assert_int_equal(rewrite_rule_parse("remote", &rule), 0);
-    assert_int_equal(rule, REWRITE_REMOTE);
+    assert_int_equal(rule, REWRITE_RULE_REMOTE);
     assert_int_equal(rewrite_rule_parse("canonical", &rule), -1);
     assert_int_equal(rewrite_rule_parse("", &rule), -1);
     assert_int_equal(rewrite_rule_parse("LOCAL", &rule), -1);
@@ -49,100 +49,100 @@ static void test_empty_and_lone_at(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "", "");
-    expect(&s, REWRITE_LOCAL, "@", "");
-    expect(&s, REWRITE_REMOTE, "@", "");
+    expect(&s, REWRITE_RULE_LOCAL, "", "");
+    expect(&s, REWRITE_RULE_LOCAL, "@", "");
+    expect(&s, REWRITE_RULE_REMOTE, "@", "");
 }
 
 static void test_complete_addresses_keep_their_case(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "User@Example.COM", "User@Example.COM");
-    expect(&s, REWRITE_LOCAL, "john doe@example.com", "john doe@example.com");
-    expect(&s, REWRITE_LOCAL, "user@remote@us.example", "user@remote@us.example");
-    expect(&s, REWRITE_LOCAL, "user%remote@us.example", "user%remote@us.example");
-    expect(&s, REWRITE_LOCAL, "host!user@us.example", "host!user@us.example");
+    expect(&s, REWRITE_RULE_LOCAL, "User@Example.COM", "User@Example.COM");
+    expect(&s, REWRITE_RULE_LOCAL, "john doe@example.com", "john doe@example.com");
+    expect(&s, REWRITE_RULE_LOCAL, "user@remote@us.example", "user@remote@us.example");
+    expect(&s, REWRITE_RULE_LOCAL, "user%remote@us.example", "user%remote@us.example");
+    expect(&s, REWRITE_RULE_LOCAL, "host!user@us.example", "host!user@us.example");
 }
 
 static void test_source_routes_are_dropped(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "@a,@b:user@c", "user@c");
-    expect(&s, REWRITE_LOCAL, "@a.example:user@c.example", "user@c.example");
-    expect(&s, REWRITE_LOCAL, "@a:user", "user@origin.example");
+    expect(&s, REWRITE_RULE_LOCAL, "@a,@b:user@c", "user@c");
+    expect(&s, REWRITE_RULE_LOCAL, "@a.example:user@c.example", "user@c.example");
+    expect(&s, REWRITE_RULE_LOCAL, "@a:user", "user@origin.example");
     /* Not a route: nothing after the colon, empty hops, a bad separator. */
-    expect(&s, REWRITE_LOCAL, "@a:", "@a:");
-    expect(&s, REWRITE_LOCAL, "@:user@c", "@:user@c");
-    expect(&s, REWRITE_LOCAL, "@a,b:user@c", "@a,b:user@c");
-    expect(&s, REWRITE_LOCAL, "@a@b:user@c", "@a@b:user@c");
+    expect(&s, REWRITE_RULE_LOCAL, "@a:", "@a:");
+    expect(&s, REWRITE_RULE_LOCAL, "@:user@c", "@:user@c");
+    expect(&s, REWRITE_RULE_LOCAL, "@a,b:user@c", "@a,b:user@c");
+    expect(&s, REWRITE_RULE_LOCAL, "@a@b:user@c", "@a@b:user@c");
 }
 
 static void test_bang_paths(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "host!user", "user@host");
-    expect(&s, REWRITE_LOCAL, "a!b!user", "b!user@a");
-    expect(&s, REWRITE_LOCAL, "host!user%other", "user%other@host");
+    expect(&s, REWRITE_RULE_LOCAL, "host!user", "user@host");
+    expect(&s, REWRITE_RULE_LOCAL, "a!b!user", "b!user@a");
+    expect(&s, REWRITE_RULE_LOCAL, "host!user%other", "user%other@host");
     s.swap_bangpath = 0;
-    expect(&s, REWRITE_LOCAL, "host!user", "host!user@origin.example");
+    expect(&s, REWRITE_RULE_LOCAL, "host!user", "host!user@origin.example");
 }
 
 static void test_percent_hack(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "user%host", "user@host");
-    expect(&s, REWRITE_LOCAL, "a%b%c", "a%b@c");
-    expect(&s, REWRITE_REMOTE, "user%host", "user@host");
+    expect(&s, REWRITE_RULE_LOCAL, "user%host", "user@host");
+    expect(&s, REWRITE_RULE_LOCAL, "a%b%c", "a%b@c");
+    expect(&s, REWRITE_RULE_REMOTE, "user%host", "user@host");
     s.allow_percent_hack = 0;
-    expect(&s, REWRITE_LOCAL, "user%host", "user%host@origin.example");
+    expect(&s, REWRITE_RULE_LOCAL, "user%host", "user%host@origin.example");
 }
 
 static void test_append_at_myorigin(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "user", "user@origin.example");
-    expect(&s, REWRITE_LOCAL, "MAILER-DAEMON", "MAILER-DAEMON@origin.example");
+    expect(&s, REWRITE_RULE_LOCAL, "user", "user@origin.example");
+    expect(&s, REWRITE_RULE_LOCAL, "MAILER-DAEMON", "MAILER-DAEMON@origin.example");
     /* Remote context: remote_header_rewrite_domain, here empty. */
-    expect(&s, REWRITE_REMOTE, "user", "user");
+    expect(&s, REWRITE_RULE_REMOTE, "user", "user");
     s.remote_header_rewrite_domain = "domain.invalid";
-    expect(&s, REWRITE_REMOTE, "user", "user@domain.invalid");
+    expect(&s, REWRITE_RULE_REMOTE, "user", "user@domain.invalid");
     s.append_at_myorigin = 0;
-    expect(&s, REWRITE_LOCAL, "user", "user");
-    expect(&s, REWRITE_REMOTE, "user", "user");
+    expect(&s, REWRITE_RULE_LOCAL, "user", "user");
+    expect(&s, REWRITE_RULE_REMOTE, "user", "user");
 }
 
 static void test_append_dot_mydomain(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "user@host", "user@host");      /* off by default */
+    expect(&s, REWRITE_RULE_LOCAL, "user@host", "user@host");      /* off by default */
     s.append_dot_mydomain = 1;
-    expect(&s, REWRITE_LOCAL, "user@host", "user@host.example.test");
-    expect(&s, REWRITE_LOCAL, "user@host.sub", "user@host.sub");
-    expect(&s, REWRITE_LOCAL, "user@[192.0.2.1]", "user@[192.0.2.1]");
-    expect(&s, REWRITE_LOCAL, "user@", "user@");
-    expect(&s, REWRITE_LOCAL, "user%host", "user@host.example.test");
+    expect(&s, REWRITE_RULE_LOCAL, "user@host", "user@host.example.test");
+    expect(&s, REWRITE_RULE_LOCAL, "user@host.sub", "user@host.sub");
+    expect(&s, REWRITE_RULE_LOCAL, "user@[192.0.2.1]", "user@[192.0.2.1]");
+    expect(&s, REWRITE_RULE_LOCAL, "user@", "user@");
+    expect(&s, REWRITE_RULE_LOCAL, "user%host", "user@host.example.test");
     s.myorigin = "origin";
-    expect(&s, REWRITE_LOCAL, "user", "user@origin.example.test");
+    expect(&s, REWRITE_RULE_LOCAL, "user", "user@origin.example.test");
     /* Remote context: the remote domain, or nothing when it is empty. */
-    expect(&s, REWRITE_REMOTE, "user@host", "user@host");
+    expect(&s, REWRITE_RULE_REMOTE, "user@host", "user@host");
     s.remote_header_rewrite_domain = "domain.invalid";
-    expect(&s, REWRITE_REMOTE, "user@host", "user@host.domain.invalid");
+    expect(&s, REWRITE_RULE_REMOTE, "user@host", "user@host.domain.invalid");
 }
 
 static void test_trailing_dots(void **state)
 {
     rewrite_settings s = defaults();
 
-    expect(&s, REWRITE_LOCAL, "user@example.com.", "user@example.com");
-    expect(&s, REWRITE_LOCAL, "user@example.com..", "user@example.com..");
-    expect(&s, REWRITE_LOCAL, "user@.", "user@.");
-    expect(&s, REWRITE_REMOTE, "user@Example.COM.", "user@Example.COM");
+    expect(&s, REWRITE_RULE_LOCAL, "user@example.com.", "user@example.com");
+    expect(&s, REWRITE_RULE_LOCAL, "user@example.com..", "user@example.com..");
+    expect(&s, REWRITE_RULE_LOCAL, "user@.", "user@.");
+    expect(&s, REWRITE_RULE_REMOTE, "user@Example.COM.", "user@Example.COM");
 }
 
 static void test_strip_route_alone(void **state)
