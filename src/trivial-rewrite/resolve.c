@@ -161,10 +161,12 @@ static void normalize_domain(resolver *r, strbuf *work)
     }
     domain = work->data + at + 1;
     len = work->len - (size_t) at - 1;
-    if (len >= 2 && domain[len - 1] == '.' && domain[len - 2] != '.')
+    if (len >= 2 && domain[len - 1] == '.' && domain[len - 2] != '.') {
         strbuf_truncate(work, work->len - 1);
-    else if (r->settings.resolve_numeric_domain
-             && (valid_ipv4(domain, len) || valid_ipv6(domain, len))) {
+        len--;
+    }
+    if (r->settings.resolve_numeric_domain
+        && (valid_ipv4(domain, len) || valid_ipv6(domain, len))) {
         strbuf_set(r->scratch, valid_ipv4(domain, len) ? "[" : "[IPv6:");
         strbuf_append(r->scratch, domain, len);
         strbuf_append_char(r->scratch, ']');

@@ -283,6 +283,7 @@ static void test_numeric_domain(void **state)
     expect("user@192.0.2.1", remote("user@192.0.2.1", "192.0.2.1", RESOLVE_FLAG_ERROR));
     s.resolve_numeric_domain = 1;
     expect_with(&s, "user@192.0.2.1", remote("user@[192.0.2.1]", "[192.0.2.1]", 0));
+    expect_with(&s, "user@192.0.2.1.", remote("user@[192.0.2.1]", "[192.0.2.1]", 0));
     expect_with(&s, "user@127.0.0.1", local("user@[127.0.0.1]", 0));
     expect_with(&s, "user@2001:db8::1",
                 remote("user@[IPv6:2001:db8::1]", "[IPv6:2001:db8::1]", 0));
