@@ -116,7 +116,8 @@ static int add_list(own_addr *own, const char *list, const char *param, strbuf *
         if (strcasecmp(item, "all") == 0)
             result = add_interfaces(own, why);
         else if (strcasecmp(item, "loopback-only") == 0)
-            result = add_host(own, "127.0.0.1", param, why) | add_host(own, "::1", param, why);
+            result = add_host(own, "127.0.0.1", param, why) < 0
+                || add_host(own, "::1", param, why) < 0 ? -1 : 0;
         else
             result = add_host(own, item, param, why);
     }

@@ -19,12 +19,16 @@
  *
  * The domain lists and transport_maps are opened before the chroot
  * (pre_init); when one of them changes on disk and cannot be reopened in
- * the jail, the skeleton restarts the process between clients.
+ * the jail, the process stops answering: each client is disconnected at
+ * its next request (it retries on a fresh connection), and the process
+ * exits once the last one has gone, so master starts one with the new
+ * tables.
  */
 #include <string.h>
 
 #include "attr.h"
 #include "mail_params.h"
+#include "map.h"
 #include "msg.h"
 #include "resolve.h"
 #include "rewrite.h"
@@ -179,8 +183,29 @@ static int answer_request(stream *client)
     return -1;
 }
 
+/*
+ * Clients keep their connection, so the skeleton's check between clients
+ * may come late: a table changed that the jail keeps us from reopening
+ * means no more answers from this process. The client is dropped before
+ * its request is read; it retries and reaches a fresh process.
+ */
+static int tables_are_stale(void)
+{
+    const char *changed = map_changed_name();
+
+    if (changed == NULL)
+        return 0;
+    msg_info("table %s has changed -- restarting", changed);
+    server_exit_when_idle();
+    return 1;
+}
+
 static void rewrite_service(stream *client, const server_ctx *ctx)
 {
+    if (tables_are_stale()) {
+        multi_server_disconnect(client);
+        return;
+    }
     switch (read_request(client)) {
     case 0:
         multi_server_disconnect(client);

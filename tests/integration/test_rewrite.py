@@ -187,12 +187,16 @@ def test_table_failure_is_a_fail_flag_never_a_guess(inst):
 
 
 def test_changed_table_restarts_the_daemon(inst):
-    c = rewrite_channel(inst)
-    assert resolve(c, "a@changed.example")["transport"] == "smtp"
-    c.close()
+    kept = rewrite_channel(inst)        # a client that never lets go, like qmgr
+    assert resolve(kept, "a@changed.example")["transport"] == "smtp"
     inst.mark_log()
     write_transport(inst, "special.example  smtp:[gateway.example]:2525\n"
                           "changed.example  slow:\n")
+    with pytest.raises((EOFError, ConnectionResetError)):     # no stale answer
+        resolve(kept, "a@changed.example")
+    kept.close()
+    inst.wait_log(r"postfix/trivial-rewrite\[\d+\]: table hash:\S+/transport has changed "
+                  r"-- restarting")
 
     def new_answer():
         c = rewrite_channel(inst)
@@ -200,5 +204,3 @@ def test_changed_table_restarts_the_daemon(inst):
         c.close()
         return reply["transport"] == "slow"
     wait_for(new_answer, timeout=15, what="the new transport table")
-    inst.wait_log(r"postfix/trivial-rewrite\[\d+\]: table hash:\S+/transport has changed "
-                  r"-- restarting")
