@@ -126,7 +126,7 @@ const char *param_default_mynetworks(void)
     strbuf *result;
     int     host_style;
 
-    if (networks)
+    if (networks)                       /* computed once: other defaults refer to it */
         return networks;
     style = strbuf_new(16);
     entry = strbuf_new(64);
