@@ -34,7 +34,6 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "config.h"
 #include "dsn.h"
 #include "mail_params.h"
 #include "mail_sanitize.h"
@@ -122,17 +121,6 @@ static int attribute_record(cleanup_state *state, const strbuf *data)
     return 0;
 }
 
-static const char *remote_header_rewrite_domain(void)
-{
-    static strbuf *value;
-
-    if (value == NULL)
-        value = strbuf_new(32);
-    if (config_eval("remote_header_rewrite_domain", value) < 0)
-        strbuf_reset(value);
-    return value->data;
-}
-
 /* The rewriting context of headers, decided once the attributes are in. */
 static void choose_header_context(cleanup_state *state)
 {
@@ -148,7 +136,7 @@ static void choose_header_context(cleanup_state *state)
     }
     if (local)
         state->hdr_context = REWRITE_LOCAL;
-    else if (*remote_header_rewrite_domain())
+    else if (*var_remote_header_rewrite_domain)
         state->hdr_context = REWRITE_REMOTE;
     else
         state->hdr_context = NULL;

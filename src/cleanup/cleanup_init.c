@@ -18,7 +18,6 @@
 #include <strings.h>
 
 #include "cleanup.h"
-#include "config.h"
 #include "mail_params.h"
 #include "map.h"
 #include "msg.h"
@@ -65,19 +64,6 @@ static maps_t *open_maps(const char *title, const char *value)
     return *value ? maps_open(title, value, MAP_FLAG_FOLD) : NULL;
 }
 
-/* virtual_alias_maps is declared by trivial-rewrite's area (rewrite.def). */
-static maps_t *open_virtual_alias_maps(void)
-{
-    strbuf *value = strbuf_new(64);
-    maps_t *maps;
-
-    if (config_eval("virtual_alias_maps", value) < 0)
-        strbuf_reset(value);
-    maps = open_maps("virtual_alias_maps", value->data);
-    strbuf_free(value);
-    return maps;
-}
-
 static int list_has(const char *list, const char *word)
 {
     argv_t *words = argv_split(list, ARGV_LIST_DELIMITERS);
@@ -106,7 +92,7 @@ void    cleanup_tables_open(void)
     cleanup_tab.sender_canonical = open_maps("sender_canonical_maps", var_sender_canonical_maps);
     cleanup_tab.recipient_canonical = open_maps("recipient_canonical_maps",
                                                 var_recipient_canonical_maps);
-    cleanup_tab.virtual_alias = open_virtual_alias_maps();
+    cleanup_tab.virtual_alias = open_maps("virtual_alias_maps", var_virtual_alias_maps);
     cleanup_tab.sender_bcc = open_maps("sender_bcc_maps", var_sender_bcc_maps);
     cleanup_tab.recipient_bcc = open_maps("recipient_bcc_maps", var_recipient_bcc_maps);
     open_check_tables();

@@ -95,6 +95,7 @@ static void test_remote_header_rewrite_domain(void **unused)
     (void) unused;
     cleanup_test_setup();
     config_set_override("remote_header_rewrite_domain", "remote.example.test");
+    params_load();
     msg_simple(&m, SMTPD_FLAGS, "a@remote.example", "bob@example.test",
                "From: joe\nTo: \"Bob B\" <bob>, carol@x.example\n\nbody");
     run_cleanup(&m, &r);
