@@ -144,6 +144,8 @@ typedef struct cleanup_state {
     htable *dups;                       /* duplicate filter */
     strbuf *first_rcpt;                 /* for log lines: to=<...> */
     argv_t *bcc_lookups;                /* recipient_bcc_maps results */
+    strbuf *resolved_address;           /* the last address resolved ... */
+    int     resolved_local;             /* ... and whether its domain is ours */
     int     adding_bcc;                 /* BCC recipients trigger no BCC lookups */
     /* content */
     cleanup_content *content;

@@ -70,7 +70,11 @@ static int canonicalize(cleanup_state *state, const char *rule, const char *addr
     return 0;
 }
 
-/* 1 when the address's domain is one of ours (or it has none), 0 if not, -1 error. */
+/*
+ * 1 when the address's domain is one of ours (or it has none), 0 if not,
+ * -1 error. The last answer is remembered: the tables of one address ask
+ * for the same one several times.
+ */
 static int domain_is_local(cleanup_state *state, const char *address)
 {
     resolve_reply reply;
@@ -80,6 +84,8 @@ static int domain_is_local(cleanup_state *state, const char *address)
         return 1;
     if (state->errs & CLEANUP_STAT_DEFER)
         return -1;
+    if (strcmp(state->resolved_address->data, address) == 0)
+        return state->resolved_local;
     resolve_reply_init(&reply);
     rc = cleanup_svc.resolve(NULL, address, &reply);
     if (rc == 0 && (reply.flags & RESOLVE_FLAG_FAIL))
@@ -87,6 +93,10 @@ static int domain_is_local(cleanup_state *state, const char *address)
     if (rc == 0)
         rc = (reply.flags & RESOLVE_CLASS_LOCAL) != 0;
     resolve_reply_free(&reply);
+    if (rc >= 0) {
+        strbuf_set(state->resolved_address, address);
+        state->resolved_local = rc;
+    }
     if (rc < 0) {
         msg_warn("%s: address resolving failed for %s -- message not accepted, "
                  "try again later", state->queue_id, address);

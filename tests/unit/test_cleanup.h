@@ -49,6 +49,7 @@ typedef struct test_result {
 static char test_log_path[400];
 static int fake_rewrite_calls;
 static int fake_rewrite_fails;
+static int fake_resolve_calls;
 
 static int fake_rewrite(const char *rule, const char *address, strbuf *result)
 {
@@ -67,6 +68,7 @@ static int fake_resolve(const char *sender, const char *address, resolve_reply *
     const char *at = strrchr(address, '@');
 
     (void) sender;
+    fake_resolve_calls++;
     reply->flags = RESOLVE_CLASS_DEFAULT;
     if (at && (strcasecmp(at + 1, "example.test") == 0
                || strcasecmp(at + 1, "mx.example.test") == 0))
@@ -150,7 +152,7 @@ static void cleanup_test_setup(void)
     msg_logfile_use_fd(fd);
     var_ipc_timeout = 5;
     var_trigger_timeout = 1;
-    fake_rewrite_calls = fake_rewrite_fails = 0;
+    fake_rewrite_calls = fake_rewrite_fails = fake_resolve_calls = 0;
     cleanup_svc.rewrite = fake_rewrite;
     cleanup_svc.resolve = fake_resolve;
     cleanup_tables_open();

@@ -204,6 +204,25 @@ static void test_virtual_alias_loops_and_limits(void **unused)
     assert_non_null(strstr(log_text(), "unreasonable virtual_alias_maps map expansion size"));
 }
 
+static void test_one_resolve_per_address(void **unused)
+{
+    test_msg m;
+    queue_envelope env;
+    char   *content;
+    stream *s;
+
+    (void) unused;
+    cleanup_test_setup();
+    config_set_override("canonical_maps", "inline:{ x@example.test=y@example.test }");
+    config_set_override("virtual_alias_maps", "inline:{ z@example.test=w@example.test }");
+    reopen_tables();
+    msg_simple(&m, SMTPD_FLAGS, "", "someone@example.test", "x");
+    s = run_and_read(&m, &env, &content);
+    assert_string_equal(env.recipients[0].address, "someone@example.test");
+    assert_int_equal(fake_resolve_calls, 1);
+    done(s, &env, content);
+}
+
 static void test_failing_table_defers(void **unused)
 {
     test_msg m;
@@ -306,6 +325,7 @@ int     main(void)
         cmocka_unit_test(test_masquerade_classes_in_a_message),
         cmocka_unit_test(test_virtual_alias_expansion),
         cmocka_unit_test(test_virtual_alias_loops_and_limits),
+        cmocka_unit_test(test_one_resolve_per_address),
         cmocka_unit_test(test_failing_table_defers),
         cmocka_unit_test(test_automatic_bcc),
         cmocka_unit_test(test_addresses_are_data),
