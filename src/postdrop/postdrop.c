@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -220,6 +221,20 @@ static void copy_records(stream *in, queue_file *qf)
     strbuf_free(why);
 }
 
+/*
+ * pickup removes incomplete files that did not change for a day (a killed
+ * postdrop). A postdrop that waited that long on its input must not then
+ * report success for a file that is gone.
+ */
+static void check_still_linked(queue_file *qf)
+{
+    struct stat st;
+
+    if (stream_flush(qf->stream) < 0 || fstat(qf->stream->fd, &st) < 0 || st.st_nlink == 0)
+        msg_fatal_status(EX_TEMPFAIL, "uid=%ld: %s was removed while it was written",
+                         (long) getuid(), temp_path);
+}
+
 static void drop_message(void)
 {
     stream *in = stream_open_fd(STDIN_FILENO, 0);
@@ -233,6 +248,7 @@ static void drop_message(void)
     rec_printf(qf->stream, REC_TYPE_TIME, "%ld.%06ld", (long) now.tv_sec, (long) now.tv_usec);
     copy_records(in, qf);
     snprintf(id, sizeof(id), "%s", qf->id);
+    check_still_linked(qf);
     if (queue_file_commit_as(qf, QUEUE_MAILDROP, 0744, why) < 0)
         msg_fatal_status(EX_TEMPFAIL, "uid=%ld: %s", (long) getuid(), why->data);
     temp_path[0] = 0;
