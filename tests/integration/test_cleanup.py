@@ -133,21 +133,25 @@ def test_return_path_and_bcc_are_removed(inst):
     assert b"forged" not in data and b"hidden" not in data
 
 
+def reload(inst, **settings):
+    """main.cf changes, then a reload: new cleanup processes read them."""
+    inst.edit_main_cf(**settings)
+    inst.mark_log()
+    inst.postfix("reload")
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- version")
+
+
 def test_failing_table_defers(inst):
-    inst.edit_main_cf(virtual_alias_maps="fail:broken")
+    reload(inst, canonical_maps="fail:broken")
     try:
-        # A fresh cleanup process reads the new main.cf.
-        for pid in inst.daemon_pids("cleanup"):
-            os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not inst.daemon_pids("cleanup"), what="old cleanup gone")
         queue_id, reply = submit(inst, envelope() + content("Subject: x") + finish())
         assert reply == {"status": str(STAT_DEFER), "reason": "4.3.0 Temporary lookup failure"}
         assert not (inst.queue_dir / "incoming" / queue_id).exists()
+        inst.wait_log(rf"warning: {queue_id}: canonical_maps map lookup problem for "
+                      r"a@remote\.example -- message not accepted, try again later")
     finally:
-        inst.edit_main_cf(virtual_alias_maps="")
-        for pid in inst.daemon_pids("cleanup"):
-            os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not inst.daemon_pids("cleanup"), what="old cleanup gone")
+        reload(inst, canonical_maps="")
+    test_accepted_message(inst)
 
 
 def test_kill_9_in_the_middle_of_a_message(inst):
