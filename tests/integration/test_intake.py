@@ -243,6 +243,20 @@ def test_lone_dot(inst):
     assert lines[-1] == "before" and "after" not in lines
 
 
+def test_long_lines_and_binary(inst):
+    inst.mark_log()
+    long_line = b"y" * 5000
+    inst.command("sendmail", "-f", "long@b.example", "user", text=False,
+                 input=b"Subject: long\n\n" + long_line + b"\nx\x00y\xff\n")
+    qf = queued(inst, "long@b.example")
+    body = [(t, d) for t, d in qf.records if t in "LC"][-4:]
+    # line_length_limit (2048) pieces; NUL and 8-bit bytes are data
+    assert [t for t, _ in body[:3]] == ["C", "C", "L"]
+    assert b"".join(d for _, d in body[:3]) == long_line
+    assert body[3] == ("L", b"x\x00y\xff")
+    assert qf.records[0][1].split()[4] == b"5"      # local submission, 8-bit content
+
+
 def test_dsn_options(inst):
     inst.mark_log()
     sendmail(inst, "-f", "dsn@b.example", "-N", "success,delay", "-R", "hdrs", "-V", "env-1",
