@@ -3,7 +3,9 @@
  *
  * sendmail_read_message(p, ignore_dots, check_extract) copies standard
  * input to postdrop as content records, until end of file or, unless
- * ignore_dots (-i, -oi), a line holding a lone ".". Line endings follow
+ * ignore_dots (-i, -oi), a line holding a lone ".". A first line starting
+ * with "From " (a UNIX mailbox separator) is dropped, as Postfix's
+ * sendmail does. Line endings follow
  * sendmail_fix_line_endings: "always" (the default) takes CR LF as LF,
  * "strict" does so only when the first line ends in CR LF, "never" keeps
  * the CR. A line longer than line_length_limit is sent in pieces (C
@@ -133,6 +135,10 @@ void    sendmail_read_message(postdrop_pipe *p, int ignore_dots, int check_extra
         if (got == STREAM_LINE_COMPLETE)
             strbuf_truncate(line, line->len - 1);
         strip_cr(&mode, first_line, line);
+        if (first_line && line_start && line->len >= 5 && memcmp(line->data, "From ", 5) == 0) {
+            first_line = 0;
+            continue;                   /* a UNIX mailbox "From " line */
+        }
         first_line = 0;
         if (line_start && !ignore_dots && line->len == 1 && line->data[0] == '.')
             break;

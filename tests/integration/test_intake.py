@@ -234,8 +234,11 @@ def test_lone_dot(inst):
              message="Subject: dots\n\nbefore\n.\nafter\n")
     assert queued(inst, "dot-i@b.example").lines[-3:] == ["before", ".", "after"]
     inst.mark_log()
-    sendmail(inst, "-oi", "-f", "dot-oi@b.example", "user", message="\nbefore\n.\nafter\n")
-    assert queued(inst, "dot-oi@b.example").lines[-2:] == [".", "after"]
+    sendmail(inst, "-oi", "-f", "dot-oi@b.example", "user",
+             message="From x@y Mon Nov 23 10:00:00 2026\n\nbefore\n.\nafter\n")
+    lines = queued(inst, "dot-oi@b.example").lines
+    assert lines[-2:] == [".", "after"]
+    assert not any(line.startswith("From x@y") for line in lines)    # mbox line dropped
     inst.mark_log()
     sendmail(inst, "-f", "dot@b.example", "user",
              message="Subject: dots\r\n\r\nbefore\r\n.\r\nafter\r\n")
