@@ -183,6 +183,28 @@ static void test_resent_headers_take_precedence(void **unused)
     stream_close(s);
 }
 
+static void test_non_header_line_ends_the_headers(void **unused)
+{
+    test_msg m;
+    test_result r;
+    queue_envelope env;
+    stream *s;
+    char   *content;
+
+    (void) unused;
+    cleanup_test_setup();
+    msg_simple(&m, LOCAL_FLAGS, "alice", "bob", "Subject: x\nbogus header line\n\nbody");
+    run_cleanup(&m, &r);
+    assert_int_equal(r.status, 0);
+    s = read_queue_file("incoming", r.queue_id, &env);
+    content = queue_content(s, &env);
+    /* As Postfix: missing headers, then the empty line the message lacked. */
+    assert_non_null(strstr(content, "\nFrom: alice@example.test\n\nbogus header line\n\nbody\n"));
+    free(content);
+    queue_envelope_free(&env);
+    stream_close(s);
+}
+
 static void test_no_recipients(void **unused)
 {
     test_msg m;
@@ -458,6 +480,7 @@ int     main(void)
         cmocka_unit_test(test_remote_header_rewrite_domain),
         cmocka_unit_test(test_sendmail_t_extracts_and_drops_bcc),
         cmocka_unit_test(test_resent_headers_take_precedence),
+        cmocka_unit_test(test_non_header_line_ends_the_headers),
         cmocka_unit_test(test_no_recipients),
         cmocka_unit_test(test_too_many_hops),
         cmocka_unit_test(test_header_size_limit_bounds_a_header),
