@@ -334,7 +334,8 @@ static void add_missing_headers(cleanup_state *state)
     if (!seen(state, HEADER_FROM, HEADER_RESENT_FROM))
         add_from_header(state, prefix, text);
     if (*var_undisclosed_recipients_header && !seen(state, HEADER_TO, HEADER_RESENT_TO)
-        && !seen(state, HEADER_CC, HEADER_RESENT_CC) && !seen(state, HEADER_BCC, HEADER_RESENT_BCC)) {
+        && !seen(state, HEADER_CC, HEADER_RESENT_CC)
+        && !seen(state, HEADER_BCC, HEADER_RESENT_BCC)) {
         strbuf_set(text, var_undisclosed_recipients_header);
         add_header(state, text);
     }

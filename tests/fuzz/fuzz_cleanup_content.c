@@ -72,7 +72,8 @@ static void setup(void)
                "/^X-Strip:/ STRIP\n/^X-Bad: (.*)/ $1\n");
     write_file(dir, "bc", "/^reject/ REJECT body\n/^replace (.*)/ REPLACE $1\n"
                "/^prepend (.*)/ PREPEND $1\n/^ignore/ IGNORE\n/^--/ WARN boundary\n");
-    write_file(dir, "mc", "/^Content-Type: .*evil/ REJECT mime\n/^X-Part-Replace: (.*)/ REPLACE $1\n");
+    write_file(dir, "mc", "/^Content-Type: .*evil/ REJECT mime\n"
+               "/^X-Part-Replace: (.*)/ REPLACE $1\n");
     write_file(dir, "nc", "/^Subject: nested reject/ REJECT nested\n");
     snprintf(main_cf, sizeof(main_cf),
              "myhostname = mx.example.test\nmydomain = example.test\nmyorigin = $mydomain\n"

@@ -43,7 +43,8 @@ static void test_canonical_maps_envelope_and_headers(void **unused)
 
     (void) unused;
     cleanup_test_setup();
-    config_set_override("sender_canonical_maps", "inline:{ alice@example.test=Alice.Smith@example.test }");
+    config_set_override("sender_canonical_maps",
+                        "inline:{ alice@example.test=Alice.Smith@example.test }");
     config_set_override("recipient_canonical_maps", "inline:{ bob@example.test=robert }");
     config_set_override("canonical_maps", "inline:{ @old.example=@new.example }");
     config_set_override("recipient_delimiter", "+");
@@ -163,8 +164,9 @@ static void test_virtual_alias_expansion(void **unused)
     (void) unused;
     cleanup_test_setup();
     config_set_override("virtual_alias_maps",
-                        "inline:{ {team@example.test = ann, bob@remote.example, team@example.test}, "
-                        "ann@example.test=ann@remote.example, @virt.example=catch@remote.example }");
+                        "inline:{ {team@example.test = ann, bob@remote.example, "
+                        "team@example.test}, ann@example.test=ann@remote.example, "
+                        "@virt.example=catch@remote.example }");
     reopen_tables();
     msg_simple(&m, LOCAL_FLAGS, "alice", "team@example.test anyone@virt.example",
                "To: team@example.test\n\nbody");

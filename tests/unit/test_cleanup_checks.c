@@ -103,7 +103,8 @@ static void test_header_actions(void **unused)
                "/^X-Ignore:/ IGNORE\n/^X-Strip:/ STRIP stripped it\n/^X-Warn:/ WARN careful\n"
                "/^X-Info:/ INFO noted\n/^X-Prepend:/ PREPEND X-Added: before\n"
                "/^X-Replace: (.*)/ REPLACE X-Replaced: $1\n/^X-Bcc:/ BCC spy@remote.example\n"
-               "/^X-Filter:/ FILTER smtp:[127.0.0.1]:10025\n/^X-Redirect:/ REDIRECT r@remote.example\n"
+               "/^X-Filter:/ FILTER smtp:[127.0.0.1]:10025\n"
+               "/^X-Redirect:/ REDIRECT r@remote.example\n"
                "/^X-Bad:/ FROBNICATE\n/^X-Bad2: (.*)/ PREPEND $1\n/^X-Dunno:/ DUNNO\n");
     smtpd_message(&m, "X-Ignore: a\nX-Strip: b\nX-Warn: c\nX-Info: d\nX-Prepend: e\n"
                   "X-Replace: f\nX-Bcc: g\nX-Filter: h\nX-Redirect: i\nX-Bad: j\n"
@@ -351,7 +352,8 @@ static void test_local_reject_bounces(void **unused)
     assert_string_equal(outcomes->items[0].reason, "go away now");
     dsn_outcome_list_free(outcomes);
     assert_non_null(strstr(log_text(), ": reject: header Subject: reject me from local; "
-                           "from=<alice@example.test> to=<bob@remote.example>: 5.7.1 go away now\n"));
+                           "from=<alice@example.test> to=<bob@remote.example>: "
+                           "5.7.1 go away now\n"));
     assert_non_null(strstr(log_text(), ": to=<bob@remote.example>, relay=none, delay="));
     assert_non_null(strstr(log_text(), "/0/0/0, dsn=5.7.1, status=bounced (go away now)\n"));
 }
