@@ -6,8 +6,9 @@
  *                   scanned queue files into the active queue
  *   qmgr_message.c  one message in the active queue: loading (move to
  *                   active/, read, resolve, group recipients), and the end
- *                   of a delivery pass (notifications, removal, deferral,
- *                   expiry, delay warnings)
+ *                   of a delivery pass (notifications through the bounce
+ *                   service, without blocking; removal, deferral, expiry,
+ *                   delay warnings)
  *   qmgr_sched.c    transports, destinations and their entries; the
  *                   scheduler and the non-blocking conversations with
  *                   delivery agents; dead destinations
@@ -32,7 +33,10 @@
 
 #include "htable.h"
 #include "queue_envelope.h"
+#include "stream.h"
 #include "strbuf.h"
+
+struct event;
 
 typedef struct qmgr_message qmgr_message;
 typedef struct qmgr_transport qmgr_transport;
@@ -53,8 +57,15 @@ struct qmgr_message {
     int     loading;                    /* still being split into entries */
     int     deferred;                   /* some recipient stays for later */
     size_t  pending;                    /* recipients to deliver this pass */
-    qmgr_message *prev;
+    int     step;                       /* end of the pass: next step */
+    int     remaining;                  /* end of the pass: recipients left */
+    int     notice_failed;              /* a notification must be retried */
+    int     expiring;                   /* the request in progress returns the message */
+    struct stream *notify_stream;       /* the bounce conversation in progress */
+    struct event *notify_event;
+    qmgr_message *prev;                 /* in the active message list */
     qmgr_message *next;
+    qmgr_message *next_waiting;         /* waiting for a notification slot */
 };
 
 struct qmgr_entry {

@@ -14,7 +14,9 @@
  * skipped (gone, corrupt).
  *
  * When the last entry of a message is done (qmgr_message_entry_done), the
- * pass ends, in Postfix's order:
+ * pass ends, in Postfix's order (each request to the bounce service is
+ * waited for by the event loop, never blocking qmgr; at most
+ * QMGR_NOTIFY_MAX messages are at this stage at once):
  *   1. bounce/ID exists: ask the bounce service for the non-delivery
  *      notification (BOUNCE_FLUSH);
  *   2. some recipients remain: an expired message ("ID: from=<...>,
@@ -33,6 +35,7 @@
  * qmgr back to incoming/ at start-up.
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +55,7 @@
 #include "queue_scan.h"
 #include "record.h"
 #include "rewrite_clnt.h"
+#include "server.h"
 
 #define WARN_DATA_LEN  15               /* the W record's data */
 
@@ -317,33 +321,149 @@ static void message_free(qmgr_message *m)
     qmgr_message_released();
 }
 
-static void pass_end(qmgr_message *m)
+/*
+ * The end of a pass runs as a sequence of steps, each possibly a request
+ * to the bounce service that the event loop waits for; at most
+ * QMGR_NOTIFY_MAX messages are in these steps at once, the others wait in
+ * arrival order.
+ */
+enum pass_step { STEP_BOUNCE, STEP_EXPIRE_OR_WARN, STEP_TRACE, STEP_FINISH };
+
+#define QMGR_NOTIFY_MAX  20
+
+static int notifying;
+static qmgr_message *waiting_head;
+static qmgr_message *waiting_tail;
+
+static void pass_continue(qmgr_message *m);
+
+static void notice_done(evutil_socket_t fd, short what, void *context)
+{
+    qmgr_message *m = context;
+    const char *service = m->step - 1 == STEP_BOUNCE ? var_bounce_service_name
+        : m->step - 1 == STEP_TRACE ? var_trace_service_name : var_defer_service_name;
+    int     ok;
+
+    (void) fd;
+    if (what & EV_TIMEOUT) {
+        msg_warn("%s: no reply from %s service", m->id, service);
+        stream_close(m->notify_stream);
+        ok = 0;
+    } else {
+        ok = bounce_clnt_finish(m->notify_stream, service, m->id) == 0;
+    }
+    m->notify_stream = NULL;
+    event_free(m->notify_event);
+    m->notify_event = NULL;
+    switch (m->step - 1) {
+    case STEP_EXPIRE_OR_WARN:
+        if (ok && m->expiring)
+            m->remaining = 0;
+        else if (ok)
+            clear_warn_time(m);
+        break;
+    default:
+        if (!ok)
+            m->notice_failed = 1;
+        break;
+    }
+    pass_continue(m);
+}
+
+/* Starts a request; 1 when the event loop now waits for its reply. */
+static int notice_start(qmgr_message *m, const char *service, const char *request)
 {
     bounce_message bm;
-    time_t  now = time(NULL);
-    int     remaining = m->deferred;
-    int     notice_failed = 0;
+    struct timeval timeout = {.tv_sec = var_daemon_timeout };
 
     describe(&bm, m);
-    if (log_exists(QUEUE_BOUNCE, m->id)
-        && bounce_clnt_request(var_bounce_service_name, BOUNCE_FLUSH, &bm) < 0)
-        notice_failed = 1;
-    if (remaining && expired(m, now)) {
-        log_expired(m);
-        if (bounce_clnt_request(var_defer_service_name, BOUNCE_FLUSH_DEFER, &bm) == 0)
-            remaining = 0;
-    } else if (remaining && m->env.warn_time > 0 && now >= m->env.warn_time) {
-        if (bounce_clnt_request(var_defer_service_name, BOUNCE_WARN, &bm) == 0)
-            clear_warn_time(m);
+    m->notify_stream = bounce_clnt_start(service, request, &bm, var_qmgr_ipc_timeout);
+    if (m->notify_stream == NULL) {
+        if (m->step - 1 != STEP_EXPIRE_OR_WARN)
+            m->notice_failed = 1;
+        return 0;
     }
-    if (log_exists(QUEUE_TRACE, m->id)
-        && bounce_clnt_request(var_trace_service_name, BOUNCE_TRACE, &bm) < 0)
-        notice_failed = 1;
-    if (remaining || notice_failed)
+    m->notify_event = event_new(server_event_base(), m->notify_stream->fd, EV_READ,
+                                notice_done, m);
+    event_add(m->notify_event, &timeout);
+    return 1;
+}
+
+static void start_next_waiting(void)
+{
+    qmgr_message *m;
+
+    while (notifying < QMGR_NOTIFY_MAX && (m = waiting_head) != NULL) {
+        waiting_head = m->next_waiting;
+        if (waiting_head == NULL)
+            waiting_tail = NULL;
+        notifying++;
+        pass_continue(m);
+    }
+}
+
+static void pass_finish(qmgr_message *m)
+{
+    time_t  now = time(NULL);
+
+    if (m->remaining || m->notice_failed)
         defer_message(m, now);
     else
         remove_message(m);
     message_free(m);
+    notifying--;
+    start_next_waiting();
+}
+
+static void pass_continue(qmgr_message *m)
+{
+    time_t  now = time(NULL);
+
+    for (;;) {
+        switch (m->step++) {
+        case STEP_BOUNCE:
+            if (log_exists(QUEUE_BOUNCE, m->id)
+                && notice_start(m, var_bounce_service_name, BOUNCE_FLUSH))
+                return;
+            break;
+        case STEP_EXPIRE_OR_WARN:
+            if (m->remaining && expired(m, now)) {
+                m->expiring = 1;
+                log_expired(m);
+                if (notice_start(m, var_defer_service_name, BOUNCE_FLUSH_DEFER))
+                    return;
+            } else if (m->remaining && m->env.warn_time > 0 && now >= m->env.warn_time) {
+                if (notice_start(m, var_defer_service_name, BOUNCE_WARN))
+                    return;
+            }
+            break;
+        case STEP_TRACE:
+            if (log_exists(QUEUE_TRACE, m->id)
+                && notice_start(m, var_trace_service_name, BOUNCE_TRACE))
+                return;
+            break;
+        default:
+            pass_finish(m);
+            return;
+        }
+    }
+}
+
+static void pass_end(qmgr_message *m)
+{
+    m->step = STEP_BOUNCE;
+    m->remaining = m->deferred;
+    m->notice_failed = 0;
+    if (notifying < QMGR_NOTIFY_MAX) {
+        notifying++;
+        pass_continue(m);
+        return;
+    }
+    if (waiting_tail)
+        waiting_tail->next_waiting = m;
+    else
+        waiting_head = m;
+    waiting_tail = m;
 }
 
 void qmgr_message_entry_done(qmgr_message *m)

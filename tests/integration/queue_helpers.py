@@ -1,0 +1,227 @@
+"""Helpers for the queue tests (qmgr, bounce, showq, postqueue, postsuper,
+error/retry/discard): put queue files where a daemon finds them, wake qmgr,
+and read what the daemons leave behind.
+
+Queue files are built with queuefile.py (from docs/queue-file.md, not from
+the C code). As root the files belong to mail_owner, as cleanup's would.
+"""
+import os
+import pwd
+import random
+import socket
+import time
+
+import queuefile
+from attrproto import Channel
+from conftest import wait_for
+
+IS_ROOT = os.geteuid() == 0
+HASHED = ("deferred", "defer")
+
+
+def new_id():
+    """A queue ID: five hex digits then more hex (an inode in real IDs)."""
+    return "%05X%X" % (random.randrange(0x100000), random.randrange(0x1000, 0xFFFFFF))
+
+
+def queue_path(inst, queue, qid):
+    """Path of a file in a queue, hashed one level for deferred/ and defer/."""
+    if queue in HASHED:
+        return inst.queue_dir / queue / qid[0] / qid
+    return inst.queue_dir / queue / qid
+
+
+def owner_ids():
+    pw = pwd.getpwnam("postfix")
+    return pw.pw_uid, pw.pw_gid
+
+
+def drop(inst, queue, data, qid=None, mode=0o700, mtime=None):
+    """Writes a queue file (complete unless mode says otherwise); returns its ID."""
+    qid = qid or new_id()
+    path = queue_path(inst, queue, qid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{qid}"
+    tmp.write_bytes(data)
+    os.chmod(tmp, mode)
+    if IS_ROOT:
+        uid, gid = owner_ids()
+        os.chown(path.parent, uid, gid)
+        os.chown(tmp, uid, gid)
+    if mtime is not None:
+        os.utime(tmp, (mtime, mtime))
+    os.rename(tmp, path)
+    return qid
+
+
+def message(sender="sender@example.test", recipients=("rcpt@example.test",),
+            subject="test", body=("hello",), **kwargs):
+    headers = [f"Subject: {subject}", f"From: <{sender}>"]
+    kwargs.setdefault("arrival", int(time.time()))
+    return queuefile.queue_file(sender, list(recipients), headers, list(body), **kwargs)
+
+
+def trigger(inst, data=b"I"):
+    """Writes trigger bytes to public/qmgr, as mail_trigger does."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(inst.queue_dir / "public" / "qmgr"))
+        s.sendall(data)
+
+
+def in_queue(inst, queue, qid):
+    return queue_path(inst, queue, qid).exists()
+
+
+def wait_gone(inst, qid, timeout=15):
+    """Waits until a message has left every queue."""
+    def gone():
+        return not any(in_queue(inst, q, qid)
+                       for q in ("incoming", "active", "deferred", "hold"))
+    wait_for(gone, timeout=timeout, what=f"{qid} removed")
+
+
+def wait_in(inst, queue, qid, timeout=15):
+    wait_for(lambda: in_queue(inst, queue, qid), timeout=timeout, what=f"{qid} in {queue}/")
+
+
+def transport_map(inst, entries):
+    """Installs transport_maps as a texthash: table {domain: transport:nexthop}."""
+    path = inst.config_dir / "transport"
+    path.write_text("".join(f"{k} {v}\n" for k, v in entries.items()))
+    return f"texthash:{path}"
+
+
+def deliver_request(inst, transport, qid, recipients, nexthop, sender="s@example.test",
+                    offsets=None, queue_name="active"):
+    """Sends a delivery request to private/TRANSPORT as qmgr would; returns the reply."""
+    chan = Channel(inst.queue_dir / "private" / transport)
+    try:
+        ready = chan.receive()
+        assert ready == {"status": "0"}
+        now = f"{int(time.time())}.000000"
+        chan.send([("queue_name", queue_name), ("queue_id", qid), ("nexthop", nexthop),
+                   ("encoding", "7bit"), ("sender", sender), ("dsn_envid", ""),
+                   ("client_name", ""), ("client_address", ""), ("client_protocol", ""),
+                   ("client_helo", ""), ("sasl_username", ""), ("log_ident", qid),
+                   ("rewrite_context", "local"), ("arrival_time", now),
+                   ("active_time", now), ("dispatch_time", now), ("flags", 0),
+                   ("data_offset", 100), ("data_size", 10), ("smtputf8", 0),
+                   ("dsn_ret", 0), ("rcpt_count", len(recipients))])
+        for i, rcpt in enumerate(recipients):
+            chan.send([("address", rcpt), ("orig_rcpt", ""), ("dsn_orcpt", ""),
+                       ("dsn_notify", 0), ("offset", offsets[i])])
+        return chan.receive()
+    finally:
+        chan.close()
+
+
+def recipient_offsets(data):
+    """Offsets of the R records of a queuefile.queue_file() result, in order."""
+    offsets, pos = [], 0
+    while pos < len(data):
+        rtype = data[pos:pos + 1]
+        length, shift, i = 0, 0, pos + 1
+        while True:
+            byte = data[i]
+            length |= (byte & 0x7F) << shift
+            i += 1
+            if byte < 0x80:
+                break
+            shift += 7
+        if rtype == b"R":
+            offsets.append(pos)
+        pos = i + length
+    return offsets
+
+
+def defer_log(inst, qid, entries, queue="defer"):
+    """Writes a delivery status log: entries are (recipient, status, reason)."""
+    from attrproto import encode
+    data = b"".join(encode([
+        ("recipient", rcpt), ("orig_rcpt", ""), ("dsn_orcpt", ""), ("dsn_notify", 0),
+        ("offset", 100 + i), ("status", status), ("action", "delayed"), ("reason", reason),
+        ("diag_type", ""), ("diag_text", ""), ("mta_type", ""), ("mta_name", "")])
+        for i, (rcpt, status, reason) in enumerate(entries))
+    path = queue_path(inst, queue, qid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if IS_ROOT:
+        uid, gid = owner_ids()
+        os.chown(path.parent, uid, gid)
+        os.chown(path, uid, gid)
+    return path
+
+
+FUTURE = time.time() + 86400     # a retry time qmgr leaves alone during a test
+
+
+class FakeAgent:
+    """A delivery agent played by the test: it listens on private/NAME (where
+    qmgr connects for transport NAME), records every request and answers as
+    `policy(request)` says: a dict of reply attributes, or None to drop the
+    connection without a reply. `hold` seconds pass before each answer, so
+    tests can count concurrent deliveries."""
+
+    def __init__(self, inst, name, policy=None, hold=0.0):
+        import threading
+        self.path = inst.queue_dir / "private" / name
+        self.policy = policy or (lambda request: {"status": 0, "site_failure": 0})
+        self.hold = hold
+        self.requests = []
+        self.active = 0
+        self.max_active = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.path.exists():
+            self.path.unlink()
+        self.sock.bind(str(self.path))
+        os.chmod(self.path, 0o666)
+        self.sock.listen(64)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import threading
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        from attrproto import encode
+        chan = Channel.__new__(Channel)
+        chan.sock, chan.buffer = conn, b""
+        conn.settimeout(30)
+        try:
+            chan.sock.sendall(encode([("status", 0)]))
+            request = chan.receive()
+            request["recipients"] = [chan.receive()
+                                     for _ in range(int(request["rcpt_count"]))]
+            with self.lock:
+                self.requests.append(request)
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+            time.sleep(self.hold)
+            reply = self.policy(request)
+            with self.lock:
+                self.active -= 1
+            if reply is not None:
+                chan.sock.sendall(encode(list(reply.items())))
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    def recipients(self):
+        with self.lock:
+            return [r["address"] for req in self.requests for r in req["recipients"]]
+
+    def close(self):
+        self.running = False
+        self.sock.close()
+        if self.path.exists():
+            self.path.unlink()
