@@ -2,7 +2,8 @@
  * postsuper_repair - structure repair, purging and requeueing. See postsuper.h.
  *
  * Requeueing hands the message to cleanup (cleanup_clnt) as a new message:
- * the envelope attributes (except log_ident), the sender, the recipients
+ * the envelope attributes (except log_ident, and filter and redirect, which
+ * cleanup takes from no client), the sender, the recipients
  * still to be delivered with their original address, ORCPT and NOTIFY,
  * and the content records unchanged. cleanup applies address mapping again
  * (canonical, virtual) and gives it a new queue ID; only after cleanup
@@ -242,12 +243,23 @@ void postsuper_touch(const char *queue, const char *id)
 
 /* Requeue -------------------------------------------------------------- */
 
+/* Attributes cleanup decides itself, or accepts from no client. */
+static int attribute_kept(const char *name)
+{
+    static const char *const dropped[] = {"log_ident", "filter", "redirect", NULL};
+
+    for (int i = 0; dropped[i]; i++)
+        if (strcmp(name, dropped[i]) == 0)
+            return 0;
+    return 1;
+}
+
 static void put_attributes(stream *s, const queue_envelope *env)
 {
     argv_t *names = htable_keys(env->attributes);
 
     for (size_t i = 0; i < names->count; i++)
-        if (strcmp(names->items[i], "log_ident") != 0)
+        if (attribute_kept(names->items[i]))
             rec_printf(s, REC_TYPE_ATTR, "%s=%s", names->items[i],
                        (const char *) htable_get(env->attributes, names->items[i]));
     argv_free(names);

@@ -151,6 +151,8 @@ static void feed(evutil_socket_t fd, short what, void *context)
     }
     if (room_for_more())
         qmgr_feed_soon();
+    else
+        qmgr_sched_clog_check(qmgr_active_count, (size_t) var_qmgr_message_active_limit);
 }
 
 static void deferred_run(evutil_socket_t fd, short what, void *context)

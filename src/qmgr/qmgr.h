@@ -131,6 +131,7 @@ void    qmgr_sched_message_loaded(qmgr_message *message);
 void    qmgr_schedule_soon(void);
 void    qmgr_sched_forget_dead(void);
 void    qmgr_sched_sweep(void);
+void    qmgr_sched_clog_check(size_t active, size_t limit);
 
 /* qmgr_outcome.c */
 typedef enum qmgr_outcome_kind { QMGR_DEFER, QMGR_BOUNCE } qmgr_outcome_kind;

@@ -323,6 +323,33 @@ void qmgr_sched_forget_dead(void)
     qmgr_schedule_soon();
 }
 
+/* Warns, at most every qmgr_clog_warn_time, when one destination holds at
+ * least half of the full active queue. */
+void qmgr_sched_clog_check(size_t active, size_t limit)
+{
+    static time_t last_warning;
+    time_t  now = time(NULL);
+    const qmgr_queue *worst = NULL;
+    size_t  worst_count = 0;
+
+    if (var_qmgr_clog_warn_time == 0 || now - last_warning < var_qmgr_clog_warn_time
+        || active < limit)
+        return;
+    for (qmgr_transport *t = transport_list; t; t = t->next) {
+        for (qmgr_queue *q = t->head; q; q = q->next) {
+            if (q->todo_count + (size_t) q->busy > worst_count) {
+                worst = q;
+                worst_count = q->todo_count + (size_t) q->busy;
+            }
+        }
+    }
+    if (worst && worst_count * 2 >= limit) {
+        msg_warn("mail for %s is using up %zu of %zu active queue entries",
+                 worst->nexthop, worst_count, limit);
+        last_warning = now;
+    }
+}
+
 void qmgr_sched_sweep(void)
 {
     time_t  now = time(NULL);
@@ -411,14 +438,23 @@ static void build_request(deliver_request *req, const qmgr_entry *e)
     }
 }
 
-/* The agent broke the conversation: nobody knows what it delivered. */
-static void agent_failed(qmgr_delivery *d, const char *reason)
+/*
+ * The agent broke the conversation. Before the request was sent nothing
+ * was tried, so the recipients are deferred here with the reason; after
+ * it, nobody knows what the agent delivered or logged, so the message is
+ * only marked for another pass, as Postfix does.
+ */
+static void agent_failed(qmgr_delivery *d, const char *reason, int request_sent)
 {
-    qmgr_transport *t = d->entry->queue->transport;
+    qmgr_entry *e = d->entry;
+    qmgr_transport *t = e->queue->transport;
 
-    d->entry->message->deferred = 1;
-    msg_warn("transport %s failure -- see a previous warning/fatal/panic logfile record "
-             "for the problem description", t->name);
+    if (request_sent)
+        msg_warn("transport %s failure -- see a previous warning/fatal/panic logfile record "
+                 "for the problem description", t->name);
+    else
+        qmgr_outcome(e->message, e->rcpt, e->count, QMGR_DEFER, "4.3.0", reason);
+    e->message->deferred = 1;
     transport_throttle(t, reason);
     delivery_end(d);
 }
@@ -434,7 +470,7 @@ static void agent_replied(evutil_socket_t fd, short what, void *context)
     deliver_reply_init(&reply);
     if ((what & EV_TIMEOUT) || deliver_reply_read(d->stream, &reply) < 0) {
         deliver_reply_free(&reply);
-        agent_failed(d, QMGR_AGENT_ERROR);
+        agent_failed(d, QMGR_AGENT_ERROR, 1);
         return;
     }
     if (reply.status != DELIVER_STAT_OK)
@@ -460,14 +496,14 @@ static void agent_ready(evutil_socket_t fd, short what, void *context)
     t->connecting--;
     qmgr_schedule_soon();
     if (what & EV_TIMEOUT) {
-        agent_failed(d, QMGR_UNAVAILABLE);
+        agent_failed(d, QMGR_UNAVAILABLE, 0);
         return;
     }
     build_request(&req, d->entry);
     sent = deliver_request_send(d->stream, &req);
     free(req.rcpt);
     if (sent < 0) {
-        agent_failed(d, QMGR_UNAVAILABLE);
+        agent_failed(d, QMGR_UNAVAILABLE, 0);
         return;
     }
     event_free(d->event);

@@ -225,3 +225,82 @@ class FakeAgent:
         self.sock.close()
         if self.path.exists():
             self.path.unlink()
+
+
+def dsn_message(sender, recipients, headers=("Subject: test",), body=("hello",),
+                attributes=(), warn_time=0, arrival=None):
+    """A queue file with DSN details: recipients are addresses or
+    (address, notify_flags, orcpt) tuples; attributes are (name, value)."""
+    record, sizes_record = queuefile.record, queuefile.sizes_record
+    arrival = int(time.time()) if arrival is None else arrival
+    envelope = [record("T", f"{arrival}.000000"), record("W", b"%15d" % warn_time)]
+    envelope += [record("A", f"{k}={v}") for k, v in attributes]
+    envelope.append(record("S", sender))
+    for rcpt in recipients:
+        address, notify, orcpt = (rcpt, 0, "") if isinstance(rcpt, str) else rcpt
+        if orcpt:
+            envelope.append(record("Q", orcpt))
+        if notify:
+            envelope.append(record("N", str(notify)))
+        envelope.append(record("R", address))
+    lines = list(headers) + [""] + list(body)
+    content = [record("M")] + [record("L", line) for line in lines]
+    v_len = len(sizes_record(0, 0, 0, 0, 0, 0))
+    content_offset = v_len + sum(map(len, envelope))
+    body_offset = content_offset + sum(map(len, content[:len(headers) + 2]))
+    extracted_offset = content_offset + sum(map(len, content))
+    size = sum(len(line.encode()) + 1 for line in lines)
+    head = sizes_record(size, content_offset, extracted_offset, len(recipients), 0, body_offset)
+    return head + b"".join(envelope + content) + record("X") + record("E")
+
+
+def queue_content(path):
+    """The message text of a queue file (L and C records after M)."""
+    data, pos, out, started = path.read_bytes(), 0, bytearray(), False
+    while pos < len(data):
+        rtype = data[pos:pos + 1]
+        length, shift, i = 0, 0, pos + 1
+        while True:
+            byte = data[i]
+            length |= (byte & 0x7F) << shift
+            i += 1
+            if byte < 0x80:
+                break
+            shift += 7
+        value = data[i:i + length]
+        pos = i + length
+        if rtype == b"M":
+            started = True
+        elif rtype == b"X":
+            break
+        elif started and rtype == b"L":
+            out += value + b"\n"
+        elif started and rtype == b"C":
+            out += value
+    return bytes(out)
+
+
+class Catcher(FakeAgent):
+    """A FakeAgent that keeps the text and envelope of every message it is
+    given (read from the queue file while qmgr waits for the reply)."""
+
+    def __init__(self, inst, name):
+        self.messages = []
+
+        def keep(request):
+            path = queue_path(inst, request["queue_name"], request["queue_id"])
+            self.messages.append({"sender": request["sender"],
+                                  "recipients": [r["address"] for r in request["recipients"]],
+                                  "text": queue_content(path)})
+            return {"status": 0, "site_failure": 0}
+        super().__init__(inst, name, policy=keep)
+
+
+def reload(inst):
+    """postfix reload, then waits until the old qmgr has gone, so the next
+    trigger reaches a qmgr with the new configuration."""
+    old = set(inst.daemon_pids("qmgr"))
+    inst.mark_log()
+    inst.postfix("reload")
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- version")
+    wait_for(lambda: not old & set(inst.daemon_pids("qmgr")), what="old qmgr gone")

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import PREFIX, SBIN, wait_for
 from queue_helpers import (FUTURE, IS_ROOT, defer_log, drop, in_queue, message,
-                           queue_path, recipient_offsets)
+                           queue_path, recipient_offsets, reload)
 
 USER = "postern-qtest"
 ARRIVAL = 1700000000
@@ -185,7 +185,7 @@ def test_flush_site_and_file(queue):
     result = postqueue(queue, "-s", "bad/site", check=False)
     assert 'Cannot flush mail queue - invalid destination: "bad/site"' in result.stderr
     queue.edit_main_cf(fast_flush_domains="example.net")
-    queue.postfix("reload")
+    reload(queue)
     try:
         qid = drop(queue, "deferred", message(recipients=["a@example.net"]), mtime=FUTURE)
         log = queue.queue_dir / "flush" / "example.net"
@@ -204,7 +204,7 @@ def test_flush_site_and_file(queue):
         assert 'Cannot flush queue ID - invalid name: "../etc"' in result.stderr
     finally:
         queue.edit_main_cf(fast_flush_domains="$relay_domains")
-        queue.postfix("reload")
+        reload(queue)
 
 
 def _postfix_ids():

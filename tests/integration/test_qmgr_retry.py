@@ -74,6 +74,8 @@ def test_active_queue_limit(inst):
             wait_gone(inst, qid, timeout=30)
         assert peak[0] == 2
         assert len(agent.requests) == 6
+        assert ("warning: mail for slow.test is using up 2 of 2 active queue entries"
+                in inst.log())
     finally:
         stop.set()
         watcher.join()
