@@ -6,12 +6,15 @@ import time
 import pytest
 
 from conftest import SBIN, run
-from queue_helpers import FUTURE, defer_log, drop, in_queue, message, queue_path
+from queue_helpers import (FUTURE, defer_log, drop, dsn_message, in_queue, message, queue_path,
+                           recipient_offsets, transport_map)
 
 
 @pytest.fixture(scope="module")
 def inst(module_instance_factory):
-    return module_instance_factory("postsuper").start()
+    inst = module_instance_factory("postsuper")
+    inst.edit_main_cf(transport_maps=transport_map(inst, {"discard.test": "discard:requeued"}))
+    return inst.start()
 
 
 def postsuper(inst, *args, stdin=None, check=True):
@@ -125,3 +128,24 @@ def test_purge_temporary_and_incomplete_files(inst):
     # master runs: a file younger than daemon_timeout may be in the making
     assert in_queue(inst, "incoming", fresh)
     os.unlink(queue_path(inst, "incoming", fresh))
+
+
+def test_requeue_through_cleanup(inst):
+    data = dsn_message("s@example.test", ["done@discard.test", ("r@discard.test", 8, "rfc822;R")],
+                       attributes=[("dsn_envid", "ENV"), ("log_ident", "OLD")])
+    raw = bytearray(data)
+    raw[recipient_offsets(data)[0]] = ord("D")      # already delivered
+    qid = drop(inst, "hold", bytes(raw))
+    defer_log(inst, qid, [("r@discard.test", "4.4.1", "refused")])
+    inst.mark_log()
+    result = postsuper(inst, "-r", qid)
+    assert result.stderr == f"postsuper: {qid}: requeued\npostsuper: Requeued: 1 message\n"
+    assert not in_queue(inst, "hold", qid)
+    assert not queue_path(inst, "defer", qid).exists()
+    match = inst.wait_log(r"postfix/qmgr\[\d+\]: (\w+): from=<s@example.test>, size=\d+, "
+                          r"nrcpt=1 \(queue active\)")
+    new_id = match.group(1)
+    assert new_id != qid
+    inst.wait_log(rf"{new_id}: to=<r@discard.test>, .*status=sent \(requeued\)")
+    inst.wait_log(rf"{new_id}: removed")
+    assert "done@discard.test" not in inst.new_log()
