@@ -18,8 +18,8 @@
  *   qmgr_policy.c   pure decisions (backoff, lifetime, destination names),
  *                   unit-tested (tests/unit/test_qmgr_policy.c)
  *
- * Memory: the active message list owns its messages; a message is freed
- * when its last entry is done and its pass has ended. Transports own their
+ * Memory: a message belongs to its entries (refcount) and, once they are
+ * done, to the end of its pass, which frees it. Transports own their
  * destinations, destinations own the entries waiting in them; an entry in
  * delivery is owned by its agent conversation. Nothing here is thread-safe
  * (qmgr is one process with one event loop).
@@ -63,8 +63,6 @@ struct qmgr_message {
     int     expiring;                   /* the request in progress returns the message */
     struct stream *notify_stream;       /* the bounce conversation in progress */
     struct event *notify_event;
-    qmgr_message *prev;                 /* in the active message list */
-    qmgr_message *next;
     qmgr_message *next_waiting;         /* waiting for a notification slot */
 };
 

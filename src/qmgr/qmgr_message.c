@@ -59,8 +59,6 @@
 
 #define WARN_DATA_LEN  15               /* the W record's data */
 
-static qmgr_message *message_list;
-
 /* Loading -------------------------------------------------------------- */
 
 static void save_corrupt(const char *id, const char *why)
@@ -172,10 +170,6 @@ int qmgr_message_load(const char *from_queue, const char *id, int flush)
     queue_file_close(qf);
     strbuf_free(why);
     gettimeofday(&m->active_time, NULL);
-    m->next = message_list;
-    if (message_list)
-        message_list->prev = m;
-    message_list = m;
     qmgr_active_count++;
     log_arrival(m);
     if (queue_file_remove(QUEUE_DEFER, id) < 0 && errno != ENOENT)
@@ -308,12 +302,6 @@ static void remove_message(const qmgr_message *m)
 
 static void message_free(qmgr_message *m)
 {
-    if (m->prev)
-        m->prev->next = m->next;
-    else
-        message_list = m->next;
-    if (m->next)
-        m->next->prev = m->prev;
     qmgr_active_count--;
     qmgr_rcpt_count -= m->pending;
     queue_envelope_free(&m->env);
