@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from attrproto import Channel
 from queue_helpers import (Catcher, drop, dsn_message, reload, transport_map, trigger,
                            wait_gone)
 
@@ -199,3 +200,28 @@ def test_postmaster_copies_and_double_bounces(inst, catcher):
     finally:
         inst.edit_main_cf(notify_classes="resource, software")
         reload(inst)
+
+
+@pytest.mark.parametrize("frame", [
+    b"garbage without framing\n\n",
+    b"request=5:flush\nqueue_name=6:active\nqueue_id=5:../..\nencoding=0:\nsmtputf8=1:0\n"
+    b"sender=0:\ndsn_envid=0:\ndsn_ret=1:0\n\n",
+    b"request=4:nope\nqueue_name=6:active\nqueue_id=6:ABCDEF\nencoding=0:\nsmtputf8=1:0\n"
+    b"sender=0:\ndsn_envid=0:\ndsn_ret=1:0\n\n",
+])
+def test_malformed_requests_then_still_serving(inst, frame):
+    inst.mark_log()
+    chan = Channel(inst.queue_dir / "private" / "bounce")
+    chan.send_raw(frame)
+    try:
+        chan.receive()
+    except (EOFError, ConnectionResetError):
+        pass
+    chan.close()
+    inst.wait_log(r"postfix/bounce\[\d+\]: warning: malformed request from the queue manager")
+    chan = Channel(inst.queue_dir / "private" / "defer")
+    chan.send([("request", "warn"), ("queue_name", "active"), ("queue_id", "ABCDEF123"),
+               ("encoding", ""), ("smtputf8", 0), ("sender", "a@catch.test"),
+               ("dsn_envid", ""), ("dsn_ret", 0)])
+    assert chan.receive() == {"status": "0"}         # nothing logged: nothing to send
+    chan.close()

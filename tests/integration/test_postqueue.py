@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from attrproto import Channel
 from conftest import PREFIX, SBIN, wait_for
 from queue_helpers import (FUTURE, IS_ROOT, defer_log, drop, in_queue, message,
                            queue_path, recipient_offsets, reload)
@@ -224,3 +225,22 @@ def test_usage_and_queue_down(make_instance):
     assert result.returncode == 64
     assert "usage: postqueue -f | postqueue -i queueid | postqueue -j" in result.stderr
     assert not in_queue(stopped, "deferred", "ABCDEF1")
+
+
+def test_flush_service_bad_requests(inst):
+    inst.mark_log()
+    for frame in (b"request=4:nope\n\n", b"junk\n\n", b"request=8:add\nsite=6:a/../b\n\n"):
+        chan = Channel(inst.queue_dir / "public" / "flush")
+        chan.send_raw(frame)
+        try:
+            reply = chan.receive()
+            assert reply["status"] == "2"
+        except EOFError:
+            pass
+        chan.close()
+    inst.wait_log(r'postfix/flush\[\d+\]: warning: bad request: "nope"')
+    inst.wait_log(r"postfix/flush\[\d+\]: warning: malformed request")
+    chan = Channel(inst.queue_dir / "public" / "flush")
+    chan.send([("request", "send_site"), ("site", "example.org")])
+    assert chan.receive() == {"status": "1"}           # not in fast_flush_domains
+    chan.close()

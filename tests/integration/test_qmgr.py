@@ -234,3 +234,12 @@ def test_killed_qmgr_leaves_active_mail_that_comes_back(inst):
     trigger(inst, b"W")
     inst.wait_log(rf"{qid}: removed", timeout=20)
     assert not in_queue(inst, "active", qid)
+
+
+def test_unknown_trigger_bytes(inst):
+    inst.mark_log()
+    trigger(inst, b"Z\x00\xff")
+    inst.wait_log(r"postfix/qmgr\[\d+\]: warning: unexpected trigger request 0x5a ignored")
+    inst.wait_log(r"warning: unexpected trigger request 0xff ignored")
+    good = deliver(inst, message(recipients=["t@discard.test"]))
+    inst.wait_log(rf"{good}: removed")
