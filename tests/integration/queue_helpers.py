@@ -297,10 +297,13 @@ class Catcher(FakeAgent):
 
 
 def reload(inst):
-    """postfix reload, then waits until the old qmgr has gone, so the next
-    trigger reaches a qmgr with the new configuration."""
-    old = set(inst.daemon_pids("qmgr"))
+    """postfix reload, then waits until the processes started before it
+    (qmgr, bounce, flush, ...) have gone, so the next request reaches one
+    with the new configuration."""
+    programs = ("qmgr", "bounce", "flush", "showq", "error", "discard")
+    old = {pid for p in programs for pid in inst.daemon_pids(p)}
     inst.mark_log()
     inst.postfix("reload")
     inst.wait_log(r"postfix/master\[\d+\]: reload -- version")
-    wait_for(lambda: not old & set(inst.daemon_pids("qmgr")), what="old qmgr gone")
+    wait_for(lambda: not old & {pid for p in programs for pid in inst.daemon_pids(p)},
+             what="processes of the old configuration gone")
