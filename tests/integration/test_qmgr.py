@@ -243,3 +243,16 @@ def test_unknown_trigger_bytes(inst):
     inst.wait_log(r"warning: unexpected trigger request 0xff ignored")
     good = deliver(inst, message(recipients=["t@discard.test"]))
     inst.wait_log(rf"{good}: removed")
+
+
+def test_corrupt_file_left_in_active(inst):
+    inst.mark_log()
+    bad = drop(inst, "active", corrupt_variants()["truncated"])
+    for pid in inst.daemon_pids("qmgr"):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not inst.daemon_pids("qmgr"), what="qmgr gone")
+    trigger(inst, b"W")
+    inst.wait_log(rf'warning: saving corrupt file "{bad}" from queue "active"', timeout=20)
+    assert in_queue(inst, "corrupt", bad)
+    good = deliver(inst, message(recipients=["after-restart@discard.test"]))
+    inst.wait_log(rf"{good}: removed")
