@@ -307,3 +307,65 @@ def reload(inst):
     inst.wait_log(r"postfix/master\[\d+\]: reload -- version")
     wait_for(lambda: not old & {pid for p in programs for pid in inst.daemon_pids(p)},
              what="processes of the old configuration gone")
+
+
+class SmtpSink:
+    """A minimal SMTP server on 127.0.0.1:port that accepts every message
+    and keeps (sender, recipients, data) for each."""
+
+    def __init__(self, port):
+        import threading
+        self.messages = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        conn.settimeout(30)
+        stream = conn.makefile("rb")
+        conn.sendall(b"220 sink.test ESMTP\r\n")
+        sender, rcpts = None, []
+        try:
+            for line in stream:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250-sink.test\r\n250 8BITMIME\r\n")
+                elif verb == b"MAIL":
+                    sender, rcpts = line[10:].strip(), []
+                    conn.sendall(b"250 2.1.0 Ok\r\n")
+                elif verb == b"RCPT":
+                    rcpts.append(line[8:].strip())
+                    conn.sendall(b"250 2.1.5 Ok\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    data = b""
+                    for chunk in stream:
+                        if chunk == b".\r\n":
+                            break
+                        data += chunk
+                    self.messages.append((sender, rcpts, data))
+                    conn.sendall(b"250 2.0.0 Ok: queued\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 2.0.0 Bye\r\n")
+                    break
+                else:
+                    conn.sendall(b"250 2.0.0 Ok\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
