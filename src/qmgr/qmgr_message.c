@@ -5,7 +5,9 @@
  * its envelope with queue_envelope_read (a file that does not parse goes to
  * corrupt/ with a warning and is forgotten), logs "ID: from=<sender>,
  * size=N, nrcpt=N (queue active)", removes the defer log of the previous
- * pass (so defer/ID always tells the latest reasons), resolves each
+ * pass (so defer/ID always tells the latest reasons), sets the W record of
+ * a new message (from incoming/, W still 0) to arrival time +
+ * delay_warning_time when delay warnings are on, resolves each
  * recipient not yet done through trivial-rewrite and hands it to its
  * destination (qmgr_sched). Addresses that do not resolve are deferred
  * ("address resolver failure") or, for bad syntax, bounced; transports in
@@ -140,6 +142,7 @@ static void route_recipients(qmgr_message *m, int flush)
 }
 
 static void pass_end(qmgr_message *m);
+static void write_warn_time(qmgr_message *m, long when);
 
 int qmgr_message_load(const char *from_queue, const char *id, int flush)
 {
@@ -172,6 +175,9 @@ int qmgr_message_load(const char *from_queue, const char *id, int flush)
     gettimeofday(&m->active_time, NULL);
     qmgr_active_count++;
     log_arrival(m);
+    if (strcmp(from_queue, QUEUE_INCOMING) == 0 && m->env.warn_time == 0
+        && var_delay_warning_time > 0)
+        write_warn_time(m, (long) m->env.arrival.tv_sec + var_delay_warning_time);
     if (queue_file_remove(QUEUE_DEFER, id) < 0 && errno != ENOENT)
         msg_warn("%s: remove defer log: %m", id);
     route_recipients(m, flush);
@@ -221,21 +227,27 @@ static int expired(const qmgr_message *m, time_t now)
     return now >= m->env.arrival.tv_sec + lifetime;
 }
 
-/* Sets the W record to 0: the delay warning has been sent. */
-static void clear_warn_time(const qmgr_message *m)
+/* Rewrites the W record's time in place (0: no warning due). */
+static void write_warn_time(qmgr_message *m, long when)
 {
     strbuf *why = strbuf_new(64);
-    char    zero[WARN_DATA_LEN + 1];
+    char    text[32];
     queue_file *qf;
     off_t   where = m->env.warn_offset + (off_t) rec_header_size(WARN_DATA_LEN);
 
-    snprintf(zero, sizeof(zero), "%*d", WARN_DATA_LEN, 0);
+    if (m->env.warn_offset <= 0 || when < 0
+        || snprintf(text, sizeof(text), "%*ld", WARN_DATA_LEN, when) != WARN_DATA_LEN) {
+        strbuf_free(why);
+        return;
+    }
     if ((qf = queue_file_open(QUEUE_ACTIVE, m->id, O_RDWR, why)) == NULL) {
         msg_warn("%s: %s", m->id, why->data);
     } else {
-        if (pwrite(qf->stream->fd, zero, WARN_DATA_LEN, where) != WARN_DATA_LEN
+        if (pwrite(qf->stream->fd, text, WARN_DATA_LEN, where) != WARN_DATA_LEN
             || fsync(qf->stream->fd) < 0)
             msg_warn("%s: update delay warning time: %m", m->id);
+        else
+            m->env.warn_time = when;
         queue_file_close(qf);
     }
     strbuf_free(why);
@@ -348,7 +360,7 @@ static void notice_done(evutil_socket_t fd, short what, void *context)
         if (ok && m->expiring)
             m->remaining = 0;
         else if (ok)
-            clear_warn_time(m);
+            write_warn_time(m, 0);
         break;
     default:
         if (!ok)

@@ -4,11 +4,13 @@ NOTIFY, RET, ENVID and ORCPT, delay warnings, expiry, postmaster copies,
 double bounces, and the loop rules (no bounce of a bounce)."""
 import email
 import email.policy
+import re
 import time
 
 import pytest
 
 from attrproto import Channel
+from conftest import SBIN, run, wait_for
 from queue_helpers import (Catcher, drop, dsn_message, reload, transport_map, trigger,
                            wait_gone)
 
@@ -225,3 +227,27 @@ def test_malformed_requests_then_still_serving(inst, frame):
                ("dsn_envid", ""), ("dsn_ret", 0)])
     assert chan.receive() == {"status": "0"}         # nothing logged: nothing to send
     chan.close()
+
+
+def test_delay_warning_time(inst, catcher):
+    inst.edit_main_cf(delay_warning_time="3s")
+    reload(inst)
+    try:
+        inst.mark_log()
+        qid = send(inst, dsn_message("alice@catch.test", ["slow@retry.test"]))
+        inst.wait_log(rf"{qid}: to=<slow@retry.test>, .*status=deferred")
+        path = inst.queue_dir / "deferred" / qid[0] / qid
+        wait_for(path.exists, what="deferred")
+        warn = int(re.search(rb"W\x0f *(\d+)", path.read_bytes()).group(1))
+        if "sender delay notification" not in inst.new_log():
+            assert warn > time.time() - 60        # arrival + delay_warning_time
+            time.sleep(max(0.0, warn + 1 - time.time()))
+            run([SBIN / "postqueue", "-c", inst.config_dir, "-f"])
+        inst.wait_log(rf"{qid}: sender delay notification: \w+")
+        (notice,) = wait_notices(inst, catcher, 1)
+        assert notice["Subject"] == "Delayed Mail (still being retried)"
+        wait_for(path.exists, what="deferred again")
+        assert int(re.search(rb"W\x0f *(\d+)", path.read_bytes()).group(1)) == 0
+    finally:
+        inst.edit_main_cf(delay_warning_time="0h")
+        reload(inst)
