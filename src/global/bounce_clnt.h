@@ -9,9 +9,18 @@
  * to the service (`bounce`, or `defer`/`trace` as master.cf names them), and
  * returns 0 when the notification was queued (or none was needed), -1 when
  * the caller must try again later (service unreachable or said so).
+ *
+ * For an event loop (qmgr), the same conversation in two halves:
+ * bounce_clnt_start() connects and sends the request, returning the stream
+ * to wait on (readable: the reply is there), or NULL when the service
+ * cannot be reached (logged); bounce_clnt_finish() reads the reply, closes
+ * the stream and returns 0 or -1 as above. `timeout` bounds each read and
+ * write (seconds).
  */
 #ifndef POSTERN_BOUNCE_CLNT_H
 #define POSTERN_BOUNCE_CLNT_H
+
+#include "stream.h"
 
 #define BOUNCE_FLUSH        "flush"
 #define BOUNCE_FLUSH_DEFER  "flush_defer"
@@ -28,6 +37,9 @@ typedef struct bounce_message {
     int     dsn_ret;
 } bounce_message;
 
-int bounce_clnt_request(const char *service, const char *request, const bounce_message *msg);
+int     bounce_clnt_request(const char *service, const char *request, const bounce_message *msg);
+stream *bounce_clnt_start(const char *service, const char *request, const bounce_message *msg,
+                          int timeout);
+int     bounce_clnt_finish(stream *s, const char *service, const char *queue_id);
 
 #endif
