@@ -112,20 +112,30 @@ static int name_valid(const char *name, size_t len)
     return 1;
 }
 
+/* Checks that every request item is "name=value" with a valid name. */
+static int request_valid(const argv_t *request, strbuf *why)
+{
+    for (size_t i = 0; i < request->count; i++) {
+        const char *item = request->items[i];
+        const char *eq = strchr(item, '=');
+
+        if (eq == NULL || !name_valid(item, (size_t) (eq - item))) {
+            strbuf_printf(why, "bad policy request attribute \"%.40s\"", item);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Writes one "name=value" line with line-breaking bytes made harmless. */
-static int put_attribute(stream *s, const char *item, strbuf *why)
+static void put_attribute(stream *s, const char *item)
 {
     const char *eq = strchr(item, '=');
 
-    if (eq == NULL || !name_valid(item, (size_t) (eq - item))) {
-        strbuf_printf(why, "bad policy request attribute \"%.40s\"", item);
-        return -1;
-    }
     stream_write(s, item, (size_t) (eq - item) + 1);
     for (const char *cp = eq + 1; *cp; cp++)
         stream_putc(s, (*cp == '\r' || *cp == '\n') ? '?' : *cp);
     stream_putc(s, '\n');
-    return 0;
 }
 
 /* Reads the reply up to its empty line; 0 with the action, -1 otherwise. */
@@ -171,8 +181,7 @@ static int exchange(policy_clnt *pc, const argv_t *request, strbuf *action, strb
     if (ensure_connection(pc, why) < 0)
         return -1;
     for (size_t i = 0; i < request->count; i++)
-        if (put_attribute(pc->stream, request->items[i], why) < 0)
-            return -2;
+        put_attribute(pc->stream, request->items[i]);
     stream_putc(pc->stream, '\n');
     if (stream_flush(pc->stream) < 0) {
         strbuf_set(why, stream_timed_out(pc->stream) ? "timeout" : "lost connection");
@@ -192,16 +201,15 @@ int policy_clnt_query(policy_clnt *pc, const argv_t *request, strbuf *action, st
 {
     int     stale_retry_done = 0;
 
+    if (!request_valid(request, why))
+        return -1;
     for (int attempt = 1; attempt <= pc->limits.try_limit; attempt++) {
         int     reused = pc->stream != NULL;
-        int     status;
 
         strbuf_reset(why);
         strbuf_reset(action);
-        if ((status = exchange(pc, request, action, why)) == 0)
+        if (exchange(pc, request, action, why) == 0)
             return 0;
-        if (status == -2)
-            break;
         if (reused && !stale_retry_done++) {
             attempt--;                  /* the server closed an idle connection */
             continue;

@@ -264,8 +264,10 @@ static void session(smtpd_state *state, const server_ctx *ctx)
     if (!var_smtpd_delay_reject && smtpd_check_connect(state) != 0) {
         state->access_denied = xstrdup(state->reply->data);
         state->error_count++;
+        smtpd_reply(state, "%s", state->access_denied);
+    } else {
+        smtpd_reply(state, "220 %s", var_smtpd_banner);
     }
-    smtpd_reply(state, "220 %s", var_smtpd_banner);
     command_loop(state);
 }
 

@@ -431,8 +431,8 @@ static int etrn_cmd(smtpd_state *state)
 }
 
 static const smtpd_command commands[] = {
-    {CMD_HELO, "HELO", CMDF_LAST, helo_cmd},
-    {CMD_EHLO, "EHLO", CMDF_LAST, ehlo_cmd},
+    {CMD_HELO, "HELO", CMDF_LAST | CMDF_JUNK, helo_cmd},
+    {CMD_EHLO, "EHLO", CMDF_LAST | CMDF_JUNK, ehlo_cmd},
     {CMD_MAIL, "MAIL", 0, mail_cmd},
     {CMD_RCPT, "RCPT", 0, rcpt_cmd},
     {CMD_DATA, "DATA", CMDF_LAST, smtpd_data_cmd},
@@ -535,7 +535,7 @@ void smtpd_execute(smtpd_state *state)
         state->error_count++;
         return;
     }
-    if ((command->flags & CMDF_JUNK) && state->junk_commands++ >= var_smtpd_junk_command_limit)
+    if ((command->flags & CMDF_JUNK) && state->junk_commands++ > var_smtpd_junk_command_limit)
         state->error_count++;
     status = command->action(state);
     if (status == SMTPD_OK)
