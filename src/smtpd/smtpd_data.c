@@ -309,10 +309,10 @@ static int read_dot_content(smtpd_state *state)
     while (!c->machine->done) {
         smtpd_deadline_start(state);
         status = stream_get_line(state->client, piece, DATA_PIECE);
+        count_bytes(state, piece->len);
         if (status == STREAM_LINE_NONE || status == STREAM_LINE_LAST)
             return -1;
         smtp_data_feed(c->machine, piece->data, piece->len);
-        count_bytes(state, piece->len);
     }
     return 0;
 }
@@ -419,16 +419,16 @@ int smtpd_bdat_cmd(smtpd_state *state)
     if (smtp_bdat_args(state->cmd->text->data + state->cmd->args,
                        state->cmd->text->len - state->cmd->args, &size, &last) < 0)
         return bdat_syntax_error(state);
-    if (state->bdat == BDAT_FAILED) {
-        if (skip_chunk(state, size, last) == 0)
-            smtpd_reply(state, "551 5.0.0 Discarded %llu bytes after earlier error", size);
-        return SMTPD_ERROR;
-    }
     if (size == 0 && !last) {
         msg_warn("%s: null BDAT request from %s", smtpd_queue_id(state), state->namaddr->data);
         smtpd_data_abort(state);
         state->bdat = BDAT_FAILED;
         smtpd_reply(state, "551 5.7.1 Null BDAT request");
+        return SMTPD_ERROR;
+    }
+    if (state->bdat == BDAT_FAILED) {
+        if (skip_chunk(state, size, last) == 0)
+            smtpd_reply(state, "551 5.0.0 Discarded %llu bytes after earlier error", size);
         return SMTPD_ERROR;
     }
     if (state->bdat == BDAT_NONE && bdat_start(state) < 0) {
