@@ -58,7 +58,7 @@ typedef struct smtpd_recipient {
 typedef struct smtpd_state {
     stream *client;
     int     bare_lf_mode;               /* SMTP_BARE_LF_* for this client */
-    time_t  deadline;                   /* end of the current record's time */
+    long long deadline_ms;              /* end of the current record's time (monotonic) */
 
     /* The client (smtpd_peer.c). */
     strbuf *addr;                       /* 192.0.2.1, 2001:db8::1 */

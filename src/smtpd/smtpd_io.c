@@ -42,16 +42,28 @@ typedef struct deadline_io {
     smtpd_state *state;
 } deadline_io;
 
-/* The time left for this operation: the smaller of timeout and the deadline. */
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The seconds left for this operation: the smaller of timeout and the
+ * deadline, rounded up (the stream waits in whole seconds).
+ */
 static int time_left(const smtpd_state *state, int timeout)
 {
-    time_t  left;
+    long long left;
 
     if (!var_smtpd_per_record_deadline)
         return timeout;
-    left = state->deadline - time(NULL);
+    left = state->deadline_ms - now_ms();
     if (left <= 0)
         return 0;
+    left = (left + 999) / 1000;
     return left < timeout ? (int) left : timeout;
 }
 
@@ -98,7 +110,7 @@ void smtpd_io_init(smtpd_state *state)
 
 void smtpd_deadline_start(smtpd_state *state)
 {
-    state->deadline = time(NULL) + var_smtpd_timeout;
+    state->deadline_ms = now_ms() + (long long) var_smtpd_timeout * 1000;
 }
 
 int smtpd_input_pending(smtpd_state *state)

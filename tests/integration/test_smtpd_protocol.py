@@ -281,22 +281,6 @@ def test_bdat_chunk_over_size_limit(inst, ports):
     c.close()
 
 
-def test_http_request_and_header_lines(inst):
-    inst.mark_log()
-    c = client(inst)
-    assert c.cmd("GET / HTTP/1.0") == "221 2.7.0 Error: I can break rules, too. Goodbye."
-    assert c.at_eof()
-    inst.wait_log(r"warning: non-SMTP command from localhost\[127\.0\.0\.1\]: GET / HTTP/1\.0\n")
-    for line in ("POST /x HTTP/1.1", "CONNECT mx:25 HTTP/1.1", "Subject: hello",
-                 "User-Agent: x", "get / http/1.0"):
-        c = client(inst)
-        assert c.cmd(line) == "221 2.7.0 Error: I can break rules, too. Goodbye.", line
-        assert c.at_eof()
-    c = client(inst)
-    assert c.cmd("NOOP") == "250 2.0.0 Ok"
-    c.close()
-
-
 def test_timeout(make_instance):
     inst = make_instance("smtpd-timeout", main_cf={"smtpd_timeout": "1s"}).start()
     inst.mark_log()
