@@ -37,6 +37,13 @@ const char *policy_clnt_endpoint(const policy_clnt *pc)
     return pc->endpoint;
 }
 
+const char *policy_clnt_server(const policy_clnt *pc)
+{
+    const char *colon = strchr(pc->endpoint, ':');
+
+    return colon ? colon + 1 : pc->endpoint;
+}
+
 static void disconnect(policy_clnt *pc)
 {
     if (pc->stream) {
@@ -76,7 +83,7 @@ static int endpoint_connect(const policy_clnt *pc, strbuf *why)
         return -1;
     }
     if (fd < 0)
-        strbuf_printf(why, "connect to %s: %s", spec, strerror(errno));
+        strbuf_set(why, strerror(errno));
     return fd;
 }
 

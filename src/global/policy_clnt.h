@@ -30,7 +30,9 @@
  * POLICY_LINE_MAX bytes, each "name=value"; exactly one "action" (other
  * names are ignored, as Postfix does). policy_clnt_query() returns 0 with
  * the action in `action`, or -1 with a reason in `why` (the caller logs it
- * and applies smtpd_policy_service_default_action). Nothing here logs.
+ * and applies smtpd_policy_service_default_action). policy_clnt_server()
+ * names the server for log lines as Postfix does: the endpoint without its
+ * "inet:" or "unix:" prefix. Nothing here logs.
  */
 #ifndef POSTERN_POLICY_CLNT_H
 #define POSTERN_POLICY_CLNT_H
@@ -55,6 +57,7 @@ typedef struct policy_clnt policy_clnt;
 policy_clnt *policy_clnt_new(const char *endpoint, const policy_limits *limits);
 int     policy_clnt_query(policy_clnt *pc, const argv_t *request, strbuf *action, strbuf *why);
 const char *policy_clnt_endpoint(const policy_clnt *pc);
+const char *policy_clnt_server(const policy_clnt *pc);
 void    policy_clnt_free(policy_clnt *pc);
 
 #endif

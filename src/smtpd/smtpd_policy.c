@@ -121,9 +121,10 @@ void smtpd_policy_query(smtpd_state *state, const char *endpoint, const char *re
 {
     argv_t *request = build_request(state, recipient, etrn_domain);
     strbuf *why = strbuf_new(64);
+    policy_clnt *pc = client_for(endpoint);
 
-    if (policy_clnt_query(client_for(endpoint), request, action, why) < 0) {
-        msg_warn("problem talking to server %s: %s", endpoint, why->data);
+    if (policy_clnt_query(pc, request, action, why) < 0) {
+        msg_warn("problem talking to server %s: %s", policy_clnt_server(pc), why->data);
         strbuf_set(action, var_smtpd_policy_service_default_action);
     }
     strbuf_free(why);

@@ -124,3 +124,21 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def listeners(specs, free_port):
+    """Extra smtpd listeners, one per name in specs ({name: {param: value}}).
+
+    Values go to main.cf under private names and reach the listener through
+    "-o param=$name" (master.cf values cannot hold spaces). Returns the
+    ports by name, the main.cf settings and a master_cf_edit function."""
+    ports, main_cf, lines = {}, {}, []
+    for name, params in specs.items():
+        ports[name] = free_port()
+        options = []
+        for param, value in params.items():
+            var = f"t_{name}_{param}"
+            main_cf[var] = value
+            options.append(f"-o {param}=${var}")
+        lines.append(f"127.0.0.1:{ports[name]} inet n - y - - smtpd {' '.join(options)}\n")
+    return ports, main_cf, lambda text: text + "".join(lines)
