@@ -5,9 +5,7 @@
  * stream's buffer. Replies go out when the server next waits for input, so
  * a pipelined group of commands gets its replies in one write. Any byte of
  * the text outside printable ASCII becomes '?': no reply can carry a line
- * break the caller did not mean. A 4xx or 5xx reply to a client that made
- * smtpd_soft_error_limit errors or more is delayed by
- * smtpd_error_sleep_time.
+ * break the caller did not mean.
  *
  * smtpd_log_whatsup() logs Postfix's line for a decision:
  *   QUEUEID: reject: RCPT from NAME[ADDR]: TEXT; from=<s> to=<r> proto=ESMTP helo=<h>
@@ -17,7 +15,6 @@
  */
 #include <stdarg.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mail_params.h"
 #include "mail_sanitize.h"
@@ -64,11 +61,6 @@ void smtpd_reply(smtpd_state *state, const char *fmt, ...)
     va_end(ap);
     strbuf_reset(clean);
     sanitize_printable(clean, text->data, text->len);
-    if ((clean->data[0] == '4' || clean->data[0] == '5')
-        && state->error_count >= var_smtpd_soft_error_limit && var_smtpd_error_sleep_time > 0) {
-        stream_flush(state->client);
-        sleep((unsigned) var_smtpd_error_sleep_time);
-    }
     stream_write(state->client, clean->data, clean->len);
     stream_write(state->client, "\r\n", 2);
 }

@@ -12,11 +12,13 @@
  * beyond smtpd_junk_command_limit count as errors. Each handler replies
  * and returns SMTPD_OK, SMTPD_ERROR (counted in error_count) or
  * SMTPD_FAILED (a failure reply that is no error). Reply texts are
- * Postfix's.
+ * Postfix's. Once the client made smtpd_soft_error_limit errors, every
+ * command waits smtpd_error_sleep_time before it is answered.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "anvil_clnt.h"
 #include "dsn.h"
@@ -512,11 +514,21 @@ static int improper_pipelining(smtpd_state *state, const smtpd_command *command)
     return var_smtpd_forbid_unauth_pipelining;
 }
 
+/* Slows down a client that made smtpd_soft_error_limit errors or more. */
+static void error_sleep(smtpd_state *state)
+{
+    if (state->error_count < var_smtpd_soft_error_limit || var_smtpd_error_sleep_time <= 0)
+        return;
+    smtpd_reply_flush(state);
+    sleep((unsigned) var_smtpd_error_sleep_time);
+}
+
 void smtpd_execute(smtpd_state *state)
 {
     const smtpd_command *command;
     int     status;
 
+    error_sleep(state);
     if (state->cmd->text->len == 0 || (var_smtputf8_enable && (state->cmd->flags
                                                                & SMTP_CMDLINE_BAD_UTF8))
         || (command = find_command(state)) == NULL) {
