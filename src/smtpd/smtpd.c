@@ -37,7 +37,6 @@
 smtpd_tables smtpd_tables_in_use;
 
 static int bare_lf_mode;
-static int show_table_name;
 static char *double_bounce_sender;
 static char *local_header_rewrite_clients;
 
@@ -50,11 +49,6 @@ static char *smtpd_param(const char *name, const char *fallback)
     if (config_expand(raw ? raw : fallback, value) < 0)
         msg_fatal("parameter %s: %s", name, config_last_error());
     return strbuf_steal(value);
-}
-
-int smtpd_show_table_name(void)
-{
-    return show_table_name;
 }
 
 const char *smtpd_double_bounce_sender(void)
@@ -85,14 +79,10 @@ static maps_t *open_other_maps(const char *param, const char *fallback)
 static void smtpd_pre_init(const server_ctx *ctx)
 {
     smtpd_tables *t = &smtpd_tables_in_use;
-    char   *show;
 
     if ((bare_lf_mode = smtp_bare_lf_mode(var_smtpd_forbid_bare_newline)) < 0)
         msg_fatal("invalid smtpd_forbid_bare_newline value: \"%s\"",
                   var_smtpd_forbid_bare_newline);
-    show = smtpd_param("show_user_unknown_table_name", "yes");
-    show_table_name = strcasecmp(show, "no") != 0;
-    free(show);
     double_bounce_sender = smtpd_param("double_bounce_sender", "double-bounce");
     local_header_rewrite_clients = smtpd_param("local_header_rewrite_clients",
                                                "permit_inet_interfaces");
@@ -106,8 +96,8 @@ static void smtpd_pre_init(const server_ctx *ctx)
     t->local_rcpt_maps = open_maps("local_recipient_maps", var_local_recipient_maps);
     t->relay_rcpt_maps = open_maps("relay_recipient_maps", var_relay_recipient_maps);
     t->rbl_reply_maps = open_maps("rbl_reply_maps", var_rbl_reply_maps);
-    t->virtual_alias_maps = open_other_maps("virtual_alias_maps", "");
-    t->virtual_mailbox_maps = open_other_maps("virtual_mailbox_maps", "");
+    t->virtual_alias_maps = open_maps("virtual_alias_maps", var_virtual_alias_maps);
+    t->virtual_mailbox_maps = open_maps("virtual_mailbox_maps", var_virtual_mailbox_maps);
     t->canonical_maps = open_other_maps("canonical_maps", "");
     t->rcpt_canonical_maps = open_other_maps("recipient_canonical_maps", "");
     t->discard_ehlo = argv_split(var_smtpd_discard_ehlo_keywords, ARGV_LIST_DELIMITERS);

@@ -31,7 +31,6 @@ void    smtpd_policy_query(smtpd_state *state, const char *endpoint, const char 
                            const char *etrn_domain, strbuf *action);
 
 /* smtpd.c: parameters declared by other areas' .def files. */
-int     smtpd_show_table_name(void);
 const char *smtpd_double_bounce_sender(void);
 const char *smtpd_local_header_rewrite_clients(void);
 

@@ -100,7 +100,7 @@ static int unknown(int code, const char *table, int *reject_code, const char **t
     if (buffer == NULL)
         buffer = strbuf_new(64);
     *reject_code = code;
-    if (smtpd_show_table_name())
+    if (var_show_user_unknown_table_name)
         strbuf_printf(buffer, "User unknown in %s table", table);
     else
         strbuf_set(buffer, "User unknown");

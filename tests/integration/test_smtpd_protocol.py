@@ -315,3 +315,20 @@ def test_banner_from_master_cf_override(make_instance):
     c = SmtpClient(inst.smtp_port)
     assert c.banner == "220 custom.example"
     c.close()
+
+
+def test_default_local_recipient_maps(make_instance):
+    """The default table list reaches passwd through proxymap from the chroot."""
+    inst = make_instance("smtpd-passwd", main_cf={
+        "mydestination": "$myhostname, localhost, $mydomain"})
+    subprocess.run([str(SBIN / "postalias"), "-c", str(inst.config_dir),
+                    str(inst.config_dir / "aliases")], check=True, timeout=30)
+    inst.start()
+    c = SmtpClient(inst.smtp_port)
+    c.ehlo()
+    assert c.cmd("MAIL FROM:<a@c.example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<root@example.test>") == "250 2.1.5 Ok"
+    assert c.cmd("RCPT TO:<nosuchuser@example.test>") == (
+        "550 5.1.1 <nosuchuser@example.test>: Recipient address rejected: "
+        "User unknown in local recipient table")
+    c.close()
