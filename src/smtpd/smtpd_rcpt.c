@@ -59,6 +59,18 @@ const resolve_reply *smtpd_resolve(smtpd_state *state, const char *address)
     return &cached_reply;
 }
 
+/* Routing characters in the local part of a canonical address? */
+static int routed_local_part(const char *canon)
+{
+    const char *at = strrchr(canon, '@');
+    size_t  len = at ? (size_t) (at - canon) : strlen(canon);
+
+    for (size_t i = 0; i < len; i++)
+        if (canon[i] == '@' || canon[i] == '%' || canon[i] == '!')
+            return 1;
+    return 0;
+}
+
 int smtpd_relay_allowed(smtpd_state *state, const char *recipient)
 {
     const resolve_reply *reply = smtpd_resolve(state, recipient);
@@ -67,7 +79,8 @@ int smtpd_relay_allowed(smtpd_state *state, const char *recipient)
         return -1;
     if (reply->flags & RESOLVE_CLASS_FINAL)
         return 1;
-    if (!var_allow_untrusted_routing && (reply->flags & RESOLVE_FLAG_ROUTED))
+    if (!var_allow_untrusted_routing && ((reply->flags & RESOLVE_FLAG_ROUTED)
+                                         || routed_local_part(reply->recipient->data)))
         return 0;
     return (reply->flags & RESOLVE_CLASS_RELAY) != 0;
 }

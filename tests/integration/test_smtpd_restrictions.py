@@ -142,6 +142,8 @@ SPECS = {
               "smtpd_sender_restrictions": "reject_rhsbl_sender rhs.example.test"},
     "dnsbl_filtered": {"smtpd_client_restrictions": "reject_rbl_client "
                        "filtered.example.test=127.0.0.[2..8]"},
+    "relay_rcpt": {"relay_recipient_maps": "inline:{ known@relay.example.test=1 }"},
+    "local_code": {"unknown_local_recipient_reject_code": "450"},
     "domains": {"smtpd_sender_restrictions": "reject_unknown_sender_domain",
                 "smtpd_recipient_restrictions": "reject_unknown_recipient_domain, "
                 "permit_mynetworks, reject"},
@@ -163,6 +165,7 @@ def inst(module_instance_factory, setup, policy, dns_server):
         "strict": "reject_non_fqdn_sender, permit",
         "policy_endpoint": f"inet:127.0.0.1:{policy.port}",
         "smtpd_policy_service_try_limit": "1",
+        "relay_domains": "relay.example.test",
     })
 
     def without_flush(text):
@@ -426,3 +429,28 @@ def test_unknown_domains(inst, setup):
     assert rcpt(c, "a@good.example.test", "b@nx.example.test")[1] == \
         "450 4.1.2 <b@nx.example.test>: Recipient address rejected: Domain not found"
     assert rcpt(c, "a@good.example.test", "b@good.example.test")[1] == "250 2.1.5 Ok"
+
+
+def test_relay_domains_and_relay_recipient_maps(inst, setup):
+    c = SmtpClient(inst.smtp_port)
+    c.ehlo()
+    assert rcpt(c, "a@c.example.org", "anyone@relay.example.test")[1] == "250 2.1.5 Ok"
+    for routed in ("user%remote.example@relay.example.test",
+                   "remote.example!user@relay.example.test",
+                   '"user@remote.example"@relay.example.test'):
+        assert rcpt(c, "a@c.example.org", routed)[1] == \
+            f"454 4.7.1 <{routed.replace(chr(34), '')}>: Relay access denied", routed
+    c = connect(inst, setup, "relay_rcpt")
+    c.ehlo()
+    assert rcpt(c, "a@c.example.org", "known@relay.example.test")[1] == "250 2.1.5 Ok"
+    assert rcpt(c, "a@c.example.org", "unknown@relay.example.test")[1] == (
+        "550 5.1.1 <unknown@relay.example.test>: Recipient address rejected: "
+        "User unknown in relay recipient table")
+
+
+def test_unknown_local_recipient_reject_code(inst, setup):
+    c = connect(inst, setup, "local_code")
+    c.ehlo()
+    assert rcpt(c, "a@c.example.org", "nosuch@example.test")[1] == (
+        "450 4.1.1 <nosuch@example.test>: Recipient address rejected: "
+        "User unknown in local recipient table")
