@@ -200,7 +200,8 @@ static int message_action(check_ctx *ctx, const char *table, const char *action)
     const char *where = ctx->state->where;
 
     if (ctx->vrfy || strcmp(where, "CONNECT") == 0 || strcmp(where, "HELO") == 0
-        || strcmp(where, "EHLO") == 0 || strcmp(where, "ETRN") == 0) {
+        || strcmp(where, "EHLO") == 0 || strcmp(where, "ETRN") == 0
+        || (strcmp(where, "END-OF-MESSAGE") == 0 && strcmp(action, "DISCARD") != 0)) {
         msg_warn("access table %s: action %s is skipped in %s", table, action, where);
         return 0;
     }
@@ -609,6 +610,7 @@ static int unknown_domain(check_ctx *ctx, const char *address, const char *class
         return CHECK_DUNNO;
     switch (smtpd_domain_status(at + 1)) {
     case DNS_OK:
+    case DNS_FAIL:
         return CHECK_DUNNO;
     case DNS_RETRY:
         if (strcmp(var_unknown_address_tempfail_action, "defer_if_permit") == 0) {

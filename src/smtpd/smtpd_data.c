@@ -7,7 +7,11 @@
  * recipient groups O Q N R, M), then the PREPEND headers of access
  * actions, our Received: header (with the queue ID cleanup gave us) and
  * the client's content, as smtp_data turns it into L and C records, then
- * X, the BCC recipients of access actions, and E.
+ * X, the BCC recipients of access actions, and E. A REDIRECT action
+ * replaces the recipients with its address; a DISCARD action (at any
+ * stage, end of data included) lets the message be read and answered
+ * "queued" while cleanup is left without an end record, so nothing is
+ * kept.
  *
  * Only <CR><LF>.<CR><LF> ends DATA (smtpd_forbid_bare_newline decides
  * what a bare LF does, see smtp_data.h); BDAT reads exactly the announced
@@ -124,6 +128,11 @@ static void write_envelope(smtpd_state *state)
 
     write_attributes(state, s);
     rec_put_str(s, REC_TYPE_SENDER, state->sender);
+    if (state->redirect->len) {
+        rec_put_str(s, REC_TYPE_RCPT, state->redirect->data);
+        rec_put(s, REC_TYPE_MESSAGE, "", 0);
+        return;
+    }
     for (size_t i = 0; i < state->rcpt_count; i++) {
         smtpd_recipient *rcpt = state->rcpts + i;
 
@@ -178,7 +187,7 @@ static int start_message(smtpd_state *state, int mode, int at_line_start)
     content *c;
 
     state->cleanup = cleanup_clnt_open(CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK
-                                       | state->cleanup_flags, why);
+                                       | (state->cleanup_flags & CLEANUP_FLAG_HOLD), why);
     if (state->cleanup == NULL) {
         msg_warn("%s: %s", state->namaddr->data, why->data);
         strbuf_free(why);
@@ -258,6 +267,9 @@ static int finish_message(smtpd_state *state, const char *ok_prefix)
     } else if (smtpd_check_eod(state) != 0) {
         smtpd_reply(state, "%s", state->reply->data);
         status = -1;
+    } else if (state->cleanup_flags & CLEANUP_FLAG_DISCARD) {
+        smtpd_reply(state, "%s queued as %s", ok_reply->data, state->cleanup->queue_id);
+        status = 0;
     } else {
         stream *s = state->cleanup->stream;
 

@@ -20,7 +20,8 @@
  *
  * smtpd_domain_status(domain) is DNS_OK when the domain has an MX, A or
  * AAAA record, DNS_NOTFOUND when it has none, DNS_RETRY when DNS could not
- * say.
+ * say, DNS_FAIL when the name cannot be asked (a UTF-8 domain: Postern has
+ * no IDNA conversion, so such domains are not checked).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -201,11 +202,12 @@ int smtpd_domain_status(const char *domain)
     strbuf *why = strbuf_new(64);
     int     result = DNS_NOTFOUND;
 
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && result != DNS_OK; i++) {
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && result != DNS_OK
+         && result != DNS_FAIL; i++) {
         int     status = dns_lookup(domain, types[i], answers, why);
 
-        if (status == DNS_OK)
-            result = DNS_OK;
+        if (status == DNS_OK || status == DNS_FAIL)
+            result = status;
         else if (status == DNS_RETRY)
             result = DNS_RETRY;
     }

@@ -116,10 +116,14 @@ SPECS = {
                "{ held@c.example.org = HOLD }, { dropped@c.example.org = DISCARD }, "
                "{ tagged@c.example.org = PREPEND X-Tag: tagged }, "
                "{ copied@c.example.org = BCC bob@example.test }, "
+               "{ moved@c.example.org = REDIRECT bob@example.test }, "
                "{ nested@c.example.org = reject_non_fqdn_recipient } }, "
                "reject_non_fqdn_sender",
                "smtpd_data_restrictions": "check_sender_access inline:{ "
-               "{ tagged@c.example.org = HOLD }, { copied@c.example.org = HOLD } }",
+               "{ tagged@c.example.org = HOLD }, { copied@c.example.org = HOLD }, "
+               "{ moved@c.example.org = HOLD } }",
+               "smtpd_end_of_data_restrictions": "check_sender_access inline:{ "
+               "{ late-drop@c.example.org = DISCARD }, { late-hold@c.example.org = HOLD } }",
                "smtpd_recipient_restrictions": "check_recipient_access inline:{ "
                "{ bob@example.test = 550 5.1.7 mapped } }, warn_if_reject, "
                "check_recipient_access inline:{ { alice@example.test = REJECT only a warning } }"},
@@ -265,8 +269,8 @@ def test_message_actions(inst, setup):
     normal = queue_id(message(c, "warned@c.example.org", ["alice@example.test"], body))
     assert normal not in queue_files(inst, "hold")
     dropped = queue_id(message(c, "dropped@c.example.org", ["alice@example.test"], body))
-    assert all(dropped not in queue_files(inst, q) for q in ("incoming", "active", "hold",
-                                                              "deferred"))
+    assert wait_until(lambda: all(dropped not in queue_files(inst, q) for q in
+                                  ("incoming", "active", "hold", "deferred")))
     inst.wait_log(r"NOQUEUE: discard: RCPT from localhost\[127\.0\.0\.1\]: "
                   r"<dropped@c\.example\.org>: Sender address triggers DISCARD action;")
     tagged = queue_id(message(c, "tagged@c.example.org", ["alice@example.test"], body))
@@ -274,6 +278,16 @@ def test_message_actions(inst, setup):
     copied = queue_id(message(c, "copied@c.example.org", ["alice@example.test"], body))
     text = postcat(inst, copied)
     assert "recipient: alice@example.test" in text and "recipient: bob@example.test" in text
+    moved = queue_id(message(c, "moved@c.example.org", ["alice@example.test"], body))
+    text = postcat(inst, moved)
+    assert "recipient: bob@example.test" in text and "recipient: alice@" not in text
+    late = queue_id(message(c, "late-drop@c.example.org", ["alice@example.test"], body))
+    assert wait_until(lambda: all(late not in queue_files(inst, q) for q in
+                                  ("incoming", "active", "hold", "deferred")))
+    queue_id(message(c, "late-hold@c.example.org", ["alice@example.test"], body))
+    inst.wait_log(r"warning: access table inline:\{ \{ late-drop@c\.example\.org = DISCARD "
+                  r"\}, \{ late-hold@c\.example\.org = HOLD \} \}: action HOLD is skipped in "
+                  r"END-OF-MESSAGE\n")
     c.close()
 
 
