@@ -277,6 +277,7 @@ static void smtpd_service(stream *client, const server_ctx *ctx)
     if (state->anvil_connected)
         anvil_clnt_request(ANVIL_DISCONNECT, state->anvil_ident->data, NULL, NULL);
     smtpd_transaction_reset(state);
+    smtpd_dnsbl_forget();
     smtpd_log_disconnect(state);
     state_free(state);
 }

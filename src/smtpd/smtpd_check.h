@@ -25,6 +25,7 @@ void    smtpd_rbl_reply(smtpd_state *state, const char *domain_spec, const char 
                         const char *what, const char *reason, const char *recipient,
                         strbuf *reply);
 int     smtpd_domain_status(const char *domain);
+void    smtpd_dnsbl_forget(void);
 
 /* smtpd_policy.c */
 void    smtpd_policy_query(smtpd_state *state, const char *endpoint, const char *recipient,

@@ -18,6 +18,10 @@
  * $client_name, $helo_name, $sender, $recipient; values from the network
  * are inserted as data, never expanded again.
  *
+ * Answers are remembered for the rest of the session (a client sending a
+ * thousand recipients costs one query per list, as in Postfix);
+ * smtpd_dnsbl_forget() empties that memory when the session ends.
+ *
  * smtpd_domain_status(domain) is DNS_OK when the domain has an MX, A or
  * AAAA record, DNS_NOTFOUND when it has none, DNS_RETRY when DNS could not
  * say, DNS_FAIL when the name cannot be asked (a UTF-8 domain: Postern has
@@ -30,6 +34,7 @@
 
 #include "dns_lookup.h"
 #include "expand.h"
+#include "htable.h"
 #include "mail_params.h"
 #include "mem.h"
 #include "msg.h"
@@ -102,8 +107,31 @@ static int answer_matches(const char *filter, const char *answer)
     return *cp == 0;
 }
 
-int smtpd_rbl_query(const char *name, int is_address, const char *domain_spec,
-                    strbuf *listed_reason)
+static htable *session_cache;
+
+/* A remembered answer ("L" listed + reason, "N" not listed, or a status digit). */
+static const char *cached(const char *key)
+{
+    return session_cache ? htable_get(session_cache, key) : NULL;
+}
+
+static void remember(const char *key, const char *answer)
+{
+    if (session_cache == NULL)
+        session_cache = htable_new(16);
+    htable_put(session_cache, key, xstrdup(answer), free);
+}
+
+void smtpd_dnsbl_forget(void)
+{
+    if (session_cache) {
+        htable_free(session_cache, free);
+        session_cache = NULL;
+    }
+}
+
+static int rbl_lookup_uncached(const char *name, int is_address, const char *domain_spec,
+                               strbuf *listed_reason)
 {
     const char *eq = strchr(domain_spec, '=');
     char   *domain = eq ? xstrndup(domain_spec, (size_t) (eq - domain_spec))
@@ -129,6 +157,29 @@ int smtpd_rbl_query(const char *name, int is_address, const char *domain_spec,
     strbuf_free(why);
     strbuf_free(query);
     free(domain);
+    return listed;
+}
+
+int smtpd_rbl_query(const char *name, int is_address, const char *domain_spec,
+                    strbuf *listed_reason)
+{
+    strbuf *key = strbuf_new(128);
+    const char *answer;
+    int     listed;
+
+    strbuf_printf(key, "rbl:%s:%s", domain_spec, name);
+    if ((answer = cached(key->data)) != NULL) {
+        strbuf_set(listed_reason, answer + 1);
+        listed = answer[0] == 'L';
+    } else {
+        strbuf *value = strbuf_new(64);
+
+        listed = rbl_lookup_uncached(name, is_address, domain_spec, listed_reason);
+        strbuf_printf(value, "%c%s", listed ? 'L' : 'N', listed_reason->data);
+        remember(key->data, value->data);
+        strbuf_free(value);
+    }
+    strbuf_free(key);
     return listed;
 }
 
@@ -195,7 +246,7 @@ void smtpd_rbl_reply(smtpd_state *state, const char *domain_spec, const char *cl
     free(domain);
 }
 
-int smtpd_domain_status(const char *domain)
+static int domain_status_uncached(const char *domain)
 {
     static const int types[] = {DNS_TYPE_MX, DNS_TYPE_A, DNS_TYPE_AAAA};
     argv_t *answers = argv_new(4);
@@ -215,3 +266,25 @@ int smtpd_domain_status(const char *domain)
     strbuf_free(why);
     return result;
 }
+
+int smtpd_domain_status(const char *domain)
+{
+    strbuf *key = strbuf_new(64);
+    const char *answer;
+    int     status;
+
+    strbuf_printf(key, "domain:%s", domain);
+    if ((answer = cached(key->data)) != NULL) {
+        status = answer[0] - '0';
+    } else {
+        char    value[2];
+
+        status = domain_status_uncached(domain);
+        value[0] = (char) ('0' + status);
+        value[1] = 0;
+        remember(key->data, value);
+    }
+    strbuf_free(key);
+    return status;
+}
+
