@@ -206,6 +206,7 @@ static int pre_greeting_talk(smtpd_state *state)
     return -1;
 }
 
+/* A timeout or lost client; a client that leaves after a message without QUIT is no news. */
 static void input_failed(smtpd_state *state)
 {
     if (stream_timed_out(state->client)) {
@@ -213,7 +214,7 @@ static void input_failed(smtpd_state *state)
         stream_clear_status(state->client);
         smtpd_deadline_start(state);
         smtpd_reply(state, "421 4.4.2 %s Error: timeout exceeded", var_myhostname);
-    } else {
+    } else if (strcmp(state->where, "END-OF-MESSAGE") != 0) {
         msg_info("lost connection after %s from %s", state->where, state->namaddr->data);
     }
 }

@@ -216,6 +216,14 @@ def test_message_is_queued_with_received_header(inst):
     assert c.cmd("QUIT") == "221 2.0.0 Bye"
     inst.wait_log(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=1 data=1 "
                   r"quit=1 commands=5\n")
+    inst.mark_log()
+    c = client(inst)
+    c.ehlo()
+    queue_id(message(c, "a@c.example.org", ["alice@example.test"], b"Subject: x\r\n\r\n.\r\n"))
+    c.close()                                       # leaves without QUIT: no news
+    inst.wait_log(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=1 data=1 "
+                  r"commands=4\n")
+    assert "lost connection" not in inst.new_log()
 
 
 def test_received_header_many_recipients_and_envelope(inst):
