@@ -124,7 +124,6 @@ static smtpd_state *state_new(stream *client)
     state->reply = strbuf_new(256);
     state->mail_args = smtp_args_new();
     state->rcpt_args = smtp_args_new();
-    state->filter = strbuf_new(0);
     state->redirect = strbuf_new(0);
     state->bcc = argv_new(2);
     state->prepend = argv_new(2);
@@ -147,7 +146,6 @@ static void state_free(smtpd_state *state)
     strbuf_free(state->reply);
     smtp_args_free(state->mail_args);
     smtp_args_free(state->rcpt_args);
-    strbuf_free(state->filter);
     strbuf_free(state->redirect);
     argv_free(state->bcc);
     argv_free(state->prepend);

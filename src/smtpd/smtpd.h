@@ -94,10 +94,10 @@ typedef struct smtpd_state {
     smtp_args *rcpt_args;               /* scratch for RCPT */
     smtpd_recipient *rcpts;             /* accepted, at most smtpd_recipient_limit */
     size_t  rcpt_count;
+    size_t  rcpt_space;                 /* allocated entries */
     long    rcpt_overshoot;             /* RCPTs refused for the recipient limit */
     const char *log_recipient;          /* to=<...> in log lines, or NULL */
     int     cleanup_flags;              /* CLEANUP_FLAG_HOLD, _DISCARD from actions */
-    strbuf *filter;                     /* FILTER action, or empty */
     strbuf *redirect;                   /* REDIRECT action, or empty */
     argv_t *bcc;                        /* BCC actions */
     argv_t *prepend;                    /* PREPEND actions: header lines */

@@ -81,7 +81,6 @@ void smtpd_transaction_reset(smtpd_state *state)
     state->rcpt_overshoot = 0;
     state->log_recipient = NULL;
     state->cleanup_flags = 0;
-    strbuf_reset(state->filter);
     strbuf_reset(state->redirect);
     argv_truncate(state->bcc, 0);
     argv_truncate(state->prepend, 0);
@@ -254,8 +253,10 @@ static void add_recipient(smtpd_state *state, const char *text)
     smtpd_recipient *rcpt;
     strbuf *orcpt = strbuf_new(64);
 
-    if (state->rcpts == NULL)
-        state->rcpts = xcalloc((size_t) var_smtpd_recipient_limit, sizeof(*state->rcpts));
+    if (state->rcpt_count == state->rcpt_space) {
+        state->rcpt_space = state->rcpt_space ? 2 * state->rcpt_space : 16;
+        state->rcpts = xrealloc(state->rcpts, state->rcpt_space * sizeof(*state->rcpts));
+    }
     rcpt = state->rcpts + state->rcpt_count++;
     rcpt->address = xstrdup(args->path->address->data);
     if (args->params & SMTP_PARAM_ORCPT)
