@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -287,5 +288,6 @@ int main(void)
         cmocka_unit_test(test_bad_attribute_name),
     };
 
+    signal(SIGPIPE, SIG_IGN);                   /* as in the daemons: a closed peer is an error */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
