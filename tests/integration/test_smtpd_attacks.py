@@ -432,6 +432,13 @@ def test_100k_command_line(inst):
     assert c.cmd("NOOP") == "250 2.0.0 Ok"
     inst.wait_log(r"warning: localhost\[127\.0\.0\.1\]: request longer than 2048: "
                   r"NOOPx{26}\.\.\.\n")
+    pid = serving_pid(inst, c)
+    before = rss_kib(pid)
+    sender = c.send_in_background(b"NOOP" + b"z" * (20 * 1024 * 1024) + b"\r\n")
+    peak = sample_rss_while(pid, sender)
+    assert c.reply() == "500 5.5.2 Error: command not recognized"
+    assert peak - before < 4 * 1024, (before, peak)   # a 20 MB line, under 4 MB more memory
+    assert c.cmd("NOOP") == "250 2.0.0 Ok"
     c.close()
 
 
