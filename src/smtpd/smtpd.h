@@ -8,7 +8,9 @@
  *   smtpd_cmd.c     the commands and their table
  *   smtpd_data.c    DATA and BDAT: content to cleanup, the Received: header
  *   smtpd_peer.c    the client's address and verified host name
- *   smtpd_check.c   restriction lists (smtpd_*_restrictions)
+ *   smtpd_check.c   restriction lists (smtpd_*_restrictions): evaluation, events
+ *   smtpd_rules.c   the restrictions themselves
+ *   smtpd_access.c  access tables and policy answers (check_*_access)
  *   smtpd_rcpt.c    recipient and relay decisions through trivial-rewrite
  *   smtpd_dnsbl.c   reject_rbl_*, reject_rhsbl_*, reject_unknown_*_domain
  *   smtpd_policy.c  check_policy_service requests
