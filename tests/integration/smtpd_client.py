@@ -17,11 +17,12 @@ INSIDER = "127.0.0.2"
 
 
 class SmtpClient:
-    def __init__(self, port, source=STRANGER, timeout=20, greet=True):
-        self.sock = socket.socket()
+    def __init__(self, port, source=STRANGER, timeout=20, greet=True, host="127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.sock.settimeout(timeout)
-        self.sock.bind((source, 0))
-        self.sock.connect(("127.0.0.1", port))
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.connect((host, port))
         self.buffer = b""
         self.banner = self.reply() if greet else None
 

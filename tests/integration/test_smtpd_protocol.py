@@ -20,7 +20,8 @@ USERS = "inline:{ alice=1, bob=1 }"
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"discard": free_port(), "small": free_port(), "strict": free_port()}
+    return {"discard": free_port(), "small": free_port(), "strict": free_port(),
+            "ipv6": free_port()}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def inst(module_instance_factory, ports):
             " -o smtpd_hard_error_limit=5\n",
             f"127.0.0.1:{ports['strict']} inet n - y - - smtpd -o smtpd_helo_required=yes"
             " -o strict_rfc821_envelopes=yes\n",
+            f"[::1]:{ports['ipv6']} inet n - y - - smtpd\n",
         ])
     inst = module_instance_factory("smtpd-protocol", main_cf={
         "mydestination": "$myhostname, localhost, $mydomain",
@@ -339,4 +341,16 @@ def test_default_local_recipient_maps(make_instance):
     assert c.cmd("RCPT TO:<nosuchuser@example.test>") == (
         "550 5.1.1 <nosuchuser@example.test>: Recipient address rejected: "
         "User unknown in local recipient table")
+    c.close()
+
+
+def test_ipv6_client(inst, ports):
+    inst.mark_log()
+    c = SmtpClient(ports["ipv6"], source=None, host="::1")
+    assert c.banner == "220 mx.example.test ESMTP Postern"
+    c.ehlo("v6.example")
+    qid = queue_id(message(c, "a@c.example.org", ["alice@example.test"], b"Subject: v6\r\n\r\n.\r\n"))
+    assert re.search(r"Received: from v6\.example \((?:localhost|unknown) \[IPv6:::1\]\)",
+                     postcat(inst, qid))
+    inst.wait_log(r"connect from (?:localhost|unknown)\[::1\]\n")
     c.close()
