@@ -44,6 +44,7 @@
 #include "smtpd.h"
 
 #define DATA_PIECE   65536              /* bytes read per deadline */
+#define RECEIVED_HELO_MAX 255           /* HELO bytes shown: a host name's length */
 
 typedef struct content {
     smtp_data *machine;
@@ -145,7 +146,11 @@ static void write_envelope(smtpd_state *state)
     rec_put(s, REC_TYPE_MESSAGE, "", 0);
 }
 
-/* Our Received: header, Postfix's layout, every client string sanitized. */
+/*
+ * Our Received: header, Postfix's layout, every client string sanitized
+ * and the HELO name cut to a host name's length, so the line stays within
+ * RFC 5322's 998 bytes.
+ */
 static void write_received(smtpd_state *state)
 {
     stream *s = state->cleanup->stream;
@@ -153,7 +158,8 @@ static void write_received(smtpd_state *state)
     const char *helo = state->helo_name ? state->helo_name : state->name->data;
 
     strbuf_set(line, "Received: from ");
-    sanitize_printable(line, helo, strlen(helo));
+    sanitize_printable(line, helo, strlen(helo) > RECEIVED_HELO_MAX ? RECEIVED_HELO_MAX
+                       : strlen(helo));
     strbuf_append_printf(line, " (%s [%s])", state->name->data, state->rfc_addr->data);
     rec_put(s, REC_TYPE_LINE, line->data, line->len);
     strbuf_printf(line, "\tby %s (%s) with %s id %s", var_myhostname, var_mail_name,

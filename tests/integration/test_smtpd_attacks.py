@@ -260,6 +260,11 @@ def test_header_injection_through_helo_and_addresses(inst):
     received = re.search(rb"Received: from ([^\n]*)\n", text).group(1)
     assert received == b"b??ro.example (localhost [127.0.0.1])"
     assert b"X-Injected" not in text and b"X-Evil" not in text
+    assert c.cmd("HELO " + "h" * 1500) == "250 mx.example.test"
+    qid = queue_id(message(c, "a@c.example.org", ["alice@example.test"], b"Subject: y\r\n\r\n.\r\n"))
+    text = subprocess.run([str(SBIN / "postcat"), "-c", str(inst.config_dir), "-q", qid],
+                          capture_output=True, timeout=30).stdout
+    assert re.search(rb"Received: from h{255} \(localhost", text)
     c.close()
 
 
