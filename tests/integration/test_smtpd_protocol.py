@@ -21,7 +21,7 @@ USERS = "inline:{ alice=1, bob=1 }"
 @pytest.fixture(scope="module")
 def ports():
     return {"discard": free_port(), "small": free_port(), "strict": free_port(),
-            "ipv6": free_port()}
+            "ipv6": free_port(), "nolookup": free_port()}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,8 @@ def inst(module_instance_factory, ports):
             f"127.0.0.1:{ports['strict']} inet n - y - - smtpd -o smtpd_helo_required=yes"
             " -o strict_rfc821_envelopes=yes\n",
             f"[::1]:{ports['ipv6']} inet n - y - - smtpd\n",
+            f"127.0.0.1:{ports['nolookup']} inet n - y - - smtpd -o smtpd_peername_lookup=no"
+            " -o smtpd_client_port_logging=yes\n",
         ])
     inst = module_instance_factory("smtpd-protocol", main_cf={
         "mydestination": "$myhostname, localhost, $mydomain",
@@ -354,3 +356,12 @@ def test_ipv6_client(inst, ports):
                      postcat(inst, qid))
     inst.wait_log(r"connect from (?:localhost|unknown)\[::1\]\n")
     c.close()
+
+
+def test_no_name_lookup_and_port_logging(inst, ports):
+    inst.mark_log()
+    c = client(inst, ports["nolookup"])
+    port = c.sock.getsockname()[1]
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    inst.wait_log(rf"connect from unknown\[127\.0\.0\.1\]:{port}\n")
+    inst.wait_log(rf"disconnect from unknown\[127\.0\.0\.1\]:{port} quit=1 commands=1\n")
