@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "local.h"
 #include "mail_copy.h"
@@ -23,6 +24,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "server.h"
+#include "set_eugid.h"
 
 maps_t *local_alias_maps;
 maps_t *local_command_maps;
@@ -32,6 +34,15 @@ match_list *local_destinations;
 int     local_lock_styles;
 uid_t   local_default_uid;
 gid_t   local_default_gid;
+uid_t   local_owner_uid;
+gid_t   local_owner_gid;
+
+/* Between user file accesses local works as mail_owner, so the status logs
+ * and queue file updates it writes belong to the mail system. */
+void local_rest(void)
+{
+    set_eugid(local_owner_uid, local_owner_gid);
+}
 
 local_user *local_user_lookup(const char *name)
 {
@@ -183,9 +194,11 @@ static void local_service(stream *client, const server_ctx *sctx)
     (void) sctx;
     if (d == NULL)
         return;
+    local_rest();
     for (size_t i = 0; i < d->req->rcpt_count; i++)
         deliver_one(d, i);
     delivery_finish(d, client, 0, NULL, NULL);
+    set_eugid(0, 0);
 }
 
 static void local_pre_init(const server_ctx *sctx)
@@ -199,6 +212,12 @@ static void local_pre_init(const server_ctx *sctx)
         msg_fatal("default_privs must not be a privileged user: %s", var_default_privs);
     local_default_uid = pw->pw_uid;
     local_default_gid = pw->pw_gid;
+    if (getuid() == 0) {
+        if ((pw = getpwnam(var_mail_owner)) == NULL)
+            msg_fatal("unknown mail_owner user: %s", var_mail_owner);
+        local_owner_uid = pw->pw_uid;
+        local_owner_gid = pw->pw_gid;
+    }
     if ((local_lock_styles = mbox_lock_styles(var_mailbox_delivery_lock)) < 0)
         msg_fatal("bad mailbox_delivery_lock value: %s", var_mailbox_delivery_lock);
     local_alias_maps = maps_open("alias_maps", var_alias_maps, MAP_FLAG_FOLD);

@@ -79,9 +79,12 @@ extern maps_t *local_fallback_maps;
 extern match_list *local_destinations;
 extern int local_lock_styles;
 extern uid_t local_default_uid;
+extern uid_t local_owner_uid;
+extern gid_t local_owner_gid;
 extern gid_t local_default_gid;
 
 /* local.c */
+void    local_rest(void);
 void    local_report(local_ctx *ctx, const local_level *level, const char *address,
                      enum local_verdict verdict, const char *dsn, const char *reason,
                      const char *action);

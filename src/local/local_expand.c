@@ -165,7 +165,7 @@ static int read_list_file(const char *path, uid_t uid, gid_t gid, strbuf *text,
 
     set_eugid(uid, gid);
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    set_eugid(0, 0);
+    local_rest();
     if (fd < 0) {
         strbuf_printf(why, "cannot open %s: %s", path, strerror(errno));
         return errno == ENOENT ? 0 : -1;
@@ -301,12 +301,35 @@ void local_deliver_list(local_ctx *ctx, const local_level *level, const char *li
     strbuf_free(token);
 }
 
+/* An empty value counts as undefined: a forward_path entry that uses one
+ * ("$home/.forward${recipient_delimiter}${extension}" without extension)
+ * is skipped. */
+typedef struct forward_vars {
+    const char *const *pairs;
+    int     undefined;
+} forward_vars;
+
+static const char *forward_lookup(const char *name, void *context)
+{
+    forward_vars *vars = context;
+    const char *value = local_expand_lookup(name, (void *) vars->pairs);
+
+    return value && *value ? value : NULL;
+}
+
+static void forward_undefined(const char *name, void *context)
+{
+    (void) name;
+    ((forward_vars *) context)->undefined = 1;
+}
+
 /* forward_path entries, expanded for this user; the first file that exists. */
 static int try_forward(local_ctx *ctx, const local_level *level, const char *address,
                        const local_user *user, const char *extension)
 {
     const char *values[] = {"home", user->home, "user", user->name, "extension", extension,
         "recipient_delimiter", var_recipient_delimiter, "shell", user->shell, NULL};
+    forward_vars vars = {.pairs = values };
     argv_t *paths = argv_split(var_forward_path, ",");
     strbuf *path = strbuf_new(64);
     strbuf *text = strbuf_new(256);
@@ -314,12 +337,14 @@ static int try_forward(local_ctx *ctx, const local_level *level, const char *add
     int     used = 0;
 
     for (size_t i = 0; i < paths->count && !used; i++) {
-        expand_ctx ectx = {.lookup = local_expand_lookup,.context = (void *) values };
+        expand_ctx ectx = {.lookup = forward_lookup,.undefined = forward_undefined,
+            .context = &vars };
         struct stat st;
         int     got;
 
+        vars.undefined = 0;
         strbuf_reset(path);
-        if (expand_text(path, paths->items[i], &ectx, why) < 0)
+        if (expand_text(path, paths->items[i], &ectx, why) < 0 || vars.undefined)
             continue;
         while (path->len && isspace((unsigned char) path->data[0]))
             memmove(path->data, path->data + 1, path->len--);

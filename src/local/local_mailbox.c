@@ -97,7 +97,7 @@ static int append_mbox(local_ctx *ctx, const local_level *level, const char *add
     set_eugid(open_uid, open_gid);
     mb = mbox_open(path, owner, write_gid, locks, why);
     if (mb == NULL) {
-        set_eugid(0, 0);
+        local_rest();
         msg_warn("%s: %s: %s", ctx->d->req->queue_id, what, why->data);
         report_failure(ctx, level, address, what, why->data, 0);
         strbuf_free(why);
@@ -124,7 +124,7 @@ static int append_mbox(local_ctx *ctx, const local_level *level, const char *add
         strbuf_printf(why, "error writing message: %s", strerror(error));
         rc = -1;
     }
-    set_eugid(0, 0);
+    local_rest();
     if (rc < 0)
         report_failure(ctx, level, address, what, why->data, error);
     strbuf_free(why);
@@ -224,7 +224,7 @@ static void deliver_maildir(local_ctx *ctx, const local_level *level, const char
         set_eugid(uid, gid);
         rc = write_maildir(ctx, dir, kind, why);
         error = errno;
-        set_eugid(0, 0);
+        local_rest();
         if (rc == 0)
             local_report(ctx, level, address, LOCAL_SENT, "2.0.0", "delivered to maildir",
                          "delivered");
