@@ -117,6 +117,8 @@ static void append_text(smtp_reply *r, const char *line, size_t len, size_t limi
 {
     size_t  room;
 
+    if (limit > SMTP_REPLY_TEXT_MAX)
+        limit = SMTP_REPLY_TEXT_MAX;
     if (r->text->len >= limit)
         return;
     if (r->text->len)
@@ -145,6 +147,7 @@ static int read_reply(reply_source *src, smtp_reply *r, size_t line_limit)
         }
         len = r->line->len;
         if ((code = reply_code(r->line->data, len)) == 0) {
+            r->code = 0;
             strbuf_set(r->text, "malformed reply: ");
             sanitize_printable(r->text, r->line->data, len < 80 ? len : 80);
             strbuf_free(words);
@@ -163,7 +166,8 @@ static int read_reply(reply_source *src, smtp_reply *r, size_t line_limit)
         if (len == 3 || r->line->data[3] == ' ')
             return SMTP_REPLY_OK;
     }
-    strbuf_set(r->text, "reply has too many lines");
+    r->code = 0;
+    strbuf_set(r->text, "reply with too many lines");
     return SMTP_REPLY_BAD;
 }
 

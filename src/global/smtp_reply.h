@@ -14,7 +14,8 @@
  * (or "NNN" alone), RFC 5321 section 4.2. The first line's code counts.
  * Every line is read with stream_get_line() bounded by `line_limit`
  * bytes; the rest of an overlong line is read and thrown away. The reply
- * text keeps at most `line_limit` bytes over all lines; a reply of more
+ * text keeps at most `line_limit` (and at most SMTP_REPLY_TEXT_MAX) bytes
+ * over all lines, the size a status log keeps (DSN_TEXT_MAX); a reply of more
  * than SMTP_REPLY_LINES_MAX lines is given up as SMTP_REPLY_BAD, so a server
  * that never sends the last line cannot hold the client beyond the stream's
  * timeout per line and this count.
@@ -42,6 +43,7 @@
 
 #define SMTP_REPLY_LINES_MAX  1000
 #define SMTP_REPLY_DSN_MAX    16
+#define SMTP_REPLY_TEXT_MAX   1000
 
 enum smtp_reply_status { SMTP_REPLY_OK = 0, SMTP_REPLY_BAD = -1, SMTP_REPLY_IO = -2 };
 
