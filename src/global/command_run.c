@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "command_run.h"
+#include "msg.h"
 #include "sys_exits.h"
 
 extern char **environ;
@@ -99,6 +100,19 @@ static void wait_output_eof(child_io *io)
     }
 }
 
+/* The command runs as another user: killing it takes root's rights back
+ * for a moment when the caller is acting as someone else (set_eugid). */
+static void kill_child(pid_t pid)
+{
+    uid_t   acting = geteuid();
+    int     switched = getuid() == 0 && acting != 0 && seteuid(0) == 0;
+
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    if (switched && seteuid(acting) < 0)
+        msg_fatal("seteuid(%ld): %m", (long) acting);
+}
+
 static int wait_child(pid_t pid, child_io *io)
 {
     int     status;
@@ -108,8 +122,7 @@ static int wait_child(pid_t pid, child_io *io)
         struct timespec pause = {0, 10 * 1000 * 1000};
 
         if (time_left_ms(io) == 0) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
+            kill_child(pid);
             while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
                 continue;
             return status;
