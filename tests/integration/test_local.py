@@ -61,7 +61,13 @@ def env(module_instance_factory):
             "maildir   unix  -       n       n       -       -       local\n"
             "  -o home_mailbox=Maildir/\n"
             "mbcmd     unix  -       n       n       -       -       local\n"
-            f"  -o {{mailbox_command={capture} {drop}/mbcmd-$user $sender}}\n")
+            f"  -o {{mailbox_command={capture} {drop}/mbcmd-$user $sender}}\n"
+            "mbtrans   unix  -       n       n       -       -       local\n"
+            "  -o mailbox_transport=lpipe\n"
+            "lpipe     unix  -       n       n       -       -       pipe\n"
+            f"  flags=R user=nobody argv={capture} {drop}/lpipe ${{recipient}}\n"
+            "luser     unix  -       n       n       -       -       local\n"
+            "  -o {luser_relay=lost-$user@remote.example}\n")
     inst = module_instance_factory("local", main_cf={
         "mail_spool_directory": spool,
         "mydestination": f"{DOMAIN}, localhost",
@@ -413,28 +419,64 @@ class FakeCleanup(threading.Thread):
             conn.close()
 
 
-def test_remote_alias_members_are_resubmitted_through_cleanup(env):
+@pytest.fixture
+def fake_cleanup(env):
     inst = env["inst"]
     fake = FakeCleanup(inst.queue_dir / "public" / "cleanup")
     fake.start()
-    try:
-        inst.mark_log()
-        msg = Message(inst, "sender@example.org", [f"remote@{DOMAIN}"], body=["for friend"])
-        assert deliver(msg)["status"] == "0"
-        inst.wait_log(rf"to=<friend@remote.example>, orig_to=<remote@{DOMAIN}>, .*"
-                      r"status=sent \(forwarded as ABCDEF123\)")
-        records = fake.messages[0]
-        assert ("S", "sender@example.org") in records
-        assert ("R", "friend@remote.example") in records
-        assert ("L", f"Delivered-To: remote@{DOMAIN}") in records
-        assert records[-1][0] == "E"
-        msg = Message(inst, "sender@example.org", [f"biglist@{DOMAIN}"])
-        assert deliver(msg)["status"] == "0"
-        wait_for(lambda: len(fake.messages) == 2, what="second message")
-        assert ("S", f"owner-biglist@{DOMAIN}") in fake.messages[1]
-    finally:
-        fake.sock.close()
-        os.unlink(inst.queue_dir / "public" / "cleanup")
+    yield fake
+    fake.sock.close()
+    os.unlink(inst.queue_dir / "public" / "cleanup")
+
+
+def test_remote_alias_members_are_resubmitted_through_cleanup(env, fake_cleanup):
+    inst = env["inst"]
+    fake = fake_cleanup
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"remote@{DOMAIN}"], body=["for friend"])
+    assert deliver(msg)["status"] == "0"
+    inst.wait_log(rf"to=<friend@remote.example>, orig_to=<remote@{DOMAIN}>, .*"
+                  r"status=sent \(forwarded as ABCDEF123\)")
+    records = fake.messages[0]
+    assert ("S", "sender@example.org") in records
+    assert ("R", "friend@remote.example") in records
+    assert ("L", f"Delivered-To: remote@{DOMAIN}") in records
+    assert records[-1][0] == "E"
+    msg = Message(inst, "sender@example.org", [f"biglist@{DOMAIN}"])
+    assert deliver(msg)["status"] == "0"
+    wait_for(lambda: len(fake.messages) == 2, what="second message")
+    assert ("S", f"owner-biglist@{DOMAIN}") in fake.messages[1]
+
+
+def test_luser_relay_forwards_unknown_users(env, fake_cleanup):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"ghost@{DOMAIN}"])
+    assert deliver(msg, transport="luser")["status"] == "0"
+    inst.wait_log(rf"{msg.queue_id}: to=<ghost@{DOMAIN}>, relay=local, .*"
+                  r"status=sent \(forwarded as ABCDEF123\)")
+    assert ("R", "lost-ghost@remote.example") in fake_cleanup.messages[0]
+
+
+def test_cleanup_unavailable_defers_forwarding(env):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"remote@{DOMAIN}"])
+    assert deliver(msg)["status"] == "1"
+    inst.wait_log(r"to=<friend@remote\.example>, orig_to=<remote@mx\.example\.test>, .*"
+                  r"status=deferred \(cannot forward: ")
+    assert msg.record_types() == ["R"]
+
+
+def test_mailbox_transport_passes_the_recipient_on(env):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"], body=["passed on"])
+    assert deliver(msg, transport="mbtrans")["status"] == "0"
+    inst.wait_log(rf"postfix/pipe\[\d+\]: {msg.queue_id}: to=<{ALICE}@{DOMAIN}>, relay=lpipe, "
+                  r".*status=sent \(delivered via lpipe service\)")
+    assert "passed on" in (env["drop"] / "lpipe").read_text()
+    assert msg.record_types() == ["D"]
 
 
 def test_agent_survives_bad_requests(env):
