@@ -97,7 +97,7 @@ const char *local_expand_lookup(const char *name, void *context);
 
 /* local_expand.c */
 void    local_deliver_address(local_ctx *ctx, const local_level *level, const char *address);
-void    local_deliver_list(local_ctx *ctx, const local_level *level, const char *list);
+size_t  local_deliver_list(local_ctx *ctx, const local_level *level, const char *list);
 
 /* local_mailbox.c */
 void    local_deliver_mailbox(local_ctx *ctx, const local_level *level, const char *address,

@@ -164,7 +164,7 @@ static int read_list_file(const char *path, uid_t uid, gid_t gid, strbuf *text,
     ssize_t n;
 
     set_eugid(uid, gid);
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     local_rest();
     if (fd < 0) {
         strbuf_printf(why, "cannot open %s: %s", path, strerror(errno));
@@ -289,16 +289,20 @@ static const char *next_token(const char *p, strbuf *token)
     return p;
 }
 
-void local_deliver_list(local_ctx *ctx, const local_level *level, const char *list)
+size_t local_deliver_list(local_ctx *ctx, const local_level *level, const char *list)
 {
     strbuf *token = strbuf_new(64);
+    size_t  count = 0;
 
     for (const char *p = list; *p;) {
         p = next_token(p, token);
-        if (token->len)
+        if (token->len) {
             deliver_token(ctx, level, token->data);
+            count++;
+        }
     }
     strbuf_free(token);
+    return count;
 }
 
 /* An empty value counts as undefined: a forward_path entry that uses one
@@ -366,9 +370,8 @@ static int try_forward(local_ctx *ctx, const local_level *level, const char *add
                 next.class = LOCAL_CLASS_INCLUDE;
             }
             argv_add(ctx->path, address);
-            local_deliver_list(ctx, &next, text->data);
+            used = local_deliver_list(ctx, &next, text->data) > 0;
             argv_truncate(ctx->path, ctx->path->count - 1);
-            used = 1;
         }
     }
     argv_free(paths);

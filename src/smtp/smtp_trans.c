@@ -211,15 +211,35 @@ static int read_envelope_replies(trans *t, int pipelined, int *mail_ok)
     return accepted;
 }
 
-/* After the message: one reply (SMTP) or one per accepted recipient (LMTP). */
+/* Defers the accepted recipients still open with the recorded failure. */
+static void defer_accepted(trans *t)
+{
+    delivery_detail detail = {.mta_name = t->session->name };
+
+    for (size_t i = 0; i < t->d->req->rcpt_count; i++) {
+        if (t->accepted[i] && !t->done[i]) {
+            delivery_deferred(t->d, i, t->relay->data, t->fail->dsn, t->fail->reason->data,
+                              &detail);
+            t->done[i] = 1;
+        }
+    }
+}
+
+/*
+ * After the message: one reply (SMTP) or one per accepted recipient
+ * (LMTP). A connection lost here may have delivered the message: the
+ * recipients are deferred, not tried at another server now; -1.
+ */
 static int read_final_replies(trans *t)
 {
     for (size_t i = 0; i < t->d->req->rcpt_count; i++) {
         if (!t->accepted[i] || t->done[i])
             continue;
         if (read_reply(t, smtp_cfg.data_done_timeout, "sending end of data -- message may "
-                       "be sent more than once") != SMTP_REPLY_OK)
+                       "be sent more than once") != SMTP_REPLY_OK) {
+            defer_accepted(t);
             return -1;
+        }
         if (smtp_cfg.lmtp) {
             report(t, i, "end of DATA command");
         } else {
@@ -279,7 +299,11 @@ static int send_envelope(trans *t, int pipelined)
     return stream_status(t->session->stream) ? -1 : 0;
 }
 
-/* DATA reply and, after 354, the message; -1 when the connection broke. */
+/*
+ * DATA reply and, after 354, the message; -1 when the connection broke
+ * before the server could have taken the message (another server may be
+ * tried).
+ */
 static int send_data(trans *t, int accepted, int *reusable)
 {
     strbuf *why = strbuf_new(64);
@@ -295,16 +319,17 @@ static int send_data(trans *t, int accepted, int *reusable)
         smtp_command(t->session, smtp_cfg.data_done_timeout, ".");
         *reusable = smtp_read_reply(t->session, smtp_cfg.data_done_timeout) == SMTP_REPLY_OK;
     } else if (smtp_send_content(t->session, t->d, why) < 0) {
-        if (why->len)
+        if (why->len) {
             smtp_failure_set(t->fail, "4.3.0", "%s", why->data);
-        else
+            defer_accepted(t);
+        } else {
             smtp_lost(t->session, "sending message body", t->fail);
-        rc = -1;
+            rc = -1;
+        }
     } else {
         smtp_command(t->session, smtp_cfg.data_done_timeout, ".");
-        rc = read_final_replies(t);
         t->session->uses++;
-        *reusable = rc == 0;
+        *reusable = read_final_replies(t) == 0;
     }
     strbuf_free(why);
     return rc;

@@ -265,6 +265,18 @@ def test_forward_to_user_and_command(env):
     inst.wait_log(rf"to=<{BOB}@{DOMAIN}>, orig_to=<{ALICE}@{DOMAIN}>, .*status=sent")
 
 
+def test_empty_forward_is_ignored(env):
+    inst = env["inst"]
+    before = mbox(env, BOB)
+    fwd = write_forward(env, BOB, "\n# nothing here\n")
+    try:
+        msg = Message(inst, "sender@example.org", [f"{BOB}@{DOMAIN}"], body=["still mine"])
+        assert deliver(msg)["status"] == "0"
+    finally:
+        fwd.unlink()
+    assert "still mine" in mbox(env, BOB)[len(before):]
+
+
 def test_group_writable_forward_cannot_run_commands(env):
     inst = env["inst"]
     inst.mark_log()

@@ -35,6 +35,7 @@ def env(module_instance_factory):
         return text + (
             "smtpshort unix  -       -       y       -       -       smtp\n"
             "  -o smtp_mail_timeout=3s -o smtp_rcpt_timeout=3s -o smtp_helo_timeout=3s\n"
+            "  -o smtp_data_done_timeout=2s\n"
             "smtpfb    unix  -       -       y       -       -       smtp\n"
             f"  -o smtp_fallback_relay=[127.0.0.1]:{good.port}\n"
             "smtpgen   unix  -       -       y       -       -       smtp\n"
@@ -219,6 +220,21 @@ def test_unterminated_reply_times_out(env):
         assert deliver(msg, transport="smtpshort", nexthop=hop(server))["status"] == "1"
         inst.wait_log(r"to=<stall@remote\.example>, .*status=deferred \(conversation with "
                       r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending MAIL FROM\)")
+    finally:
+        server.close()
+
+
+def test_no_reply_after_the_message_defers(env):
+    inst = env["inst"]
+    server = FakeSMTP(replies={"DOT": b""})
+    try:
+        inst.mark_log()
+        msg = Message(inst, "sender@example.org", ["dot@remote.example"])
+        assert deliver(msg, transport="smtpshort", nexthop=hop(server))["status"] == "1"
+        inst.wait_log(r"to=<dot@remote\.example>, .*status=deferred \(conversation with "
+                      r"127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending end of data -- "
+                      r"message may be sent more than once\)")
+        assert msg.record_types() == ["R"]
     finally:
         server.close()
 
