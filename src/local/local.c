@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "local.h"
 #include "mail_copy.h"
 #include "mail_params.h"
@@ -101,6 +102,22 @@ const char *local_expand_lookup(const char *name, void *context)
     return NULL;
 }
 
+/* duplicate_filter_limit belongs to cleanup's parameters (intake.def);
+ * read by name so local works whichever area declares it. */
+static long duplicate_limit(void)
+{
+    strbuf *value = strbuf_new(16);
+    long    limit = LOCAL_DUPLICATE_DEFAULT;
+
+    if (config_eval("duplicate_filter_limit", value) == 0 && value->len
+        && param_parse_long(value->data, &limit) < 0)
+        msg_fatal("bad duplicate_filter_limit value: %s", value->data);
+    strbuf_free(value);
+    return limit < 0 ? 0 : limit;
+}
+
+static long local_duplicate_limit;
+
 int local_seen(local_ctx *ctx, const char *kind, const char *what)
 {
     strbuf *key = strbuf_new(64);
@@ -108,8 +125,7 @@ int local_seen(local_ctx *ctx, const char *kind, const char *what)
 
     strbuf_printf(key, "%s:%s", kind, what);
     if (!(seen = htable_get(ctx->seen, key->data) != NULL)
-        && (var_duplicate_filter_limit == 0
-            || ctx->seen->used < (size_t) var_duplicate_filter_limit))
+        && (local_duplicate_limit == 0 || ctx->seen->used < (size_t) local_duplicate_limit))
         htable_put(ctx->seen, key->data, (void *) 1, NULL);
     strbuf_free(key);
     return seen;
@@ -228,6 +244,7 @@ static void local_pre_init(const server_ctx *sctx)
     local_fallback_maps = maps_open("fallback_transport_maps", var_fallback_transport_maps,
                                     MAP_FLAG_FOLD);
     local_destinations = domain_list_new("mydestination", var_mydestination);
+    local_duplicate_limit = duplicate_limit();
 }
 
 int main(int argc, char **argv)

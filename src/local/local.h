@@ -27,6 +27,7 @@
 
 #define LOCAL_RELAY           "local"
 #define LOCAL_NESTING_MAX     100       /* alias / include / forward depth */
+#define LOCAL_DUPLICATE_DEFAULT 1000    /* duplicate_filter_limit when unset */
 
 /* Where a destination came from: decides what allow_mail_to_* permits. */
 enum local_class { LOCAL_CLASS_TOP, LOCAL_CLASS_ALIAS, LOCAL_CLASS_FORWARD,
