@@ -33,7 +33,10 @@ COMMANDS  :=
 include $(sort $(wildcard src/*/module.mk))
 
 # Link order of the internal libraries: a library may use those after it.
-LIBRARY_ORDER := $(filter $(LIBRARIES),tls server maps global util)
+# A daemon's own core library (unit-tested without the daemon) comes first.
+SHARED_LIBRARIES := tls server maps global util
+LIBRARY_ORDER := $(filter-out $(SHARED_LIBRARIES),$(LIBRARIES)) \
+	$(filter $(LIBRARIES),$(SHARED_LIBRARIES))
 
 define library_rules
 $(1)_OBJS := $$(patsubst src/%.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))

@@ -120,14 +120,18 @@ const char *param_default_mynetworks(void)
 {
     static char *networks;
     struct ifaddrs *list = NULL;
-    strbuf *style = strbuf_new(16);
-    strbuf *entry = strbuf_new(64);
-    argv_t *seen = argv_new(8);
-    strbuf *result = strbuf_new(128);
+    strbuf *style;
+    strbuf *entry;
+    argv_t *seen;
+    strbuf *result;
     int     host_style;
 
-    if (networks)
+    if (networks)                       /* computed once: other defaults refer to it */
         return networks;
+    style = strbuf_new(16);
+    entry = strbuf_new(64);
+    seen = argv_new(8);
+    result = strbuf_new(128);
     config_eval("mynetworks_style", style);
     host_style = strcmp(style->data, "subnet") != 0 && strcmp(style->data, "class") != 0;
     if (getifaddrs(&list) == 0) {

@@ -20,6 +20,7 @@ extern const map_type map_type_static;
 extern const map_type map_type_texthash;
 extern const map_type map_type_unix;
 extern const map_type map_type_fail;
+extern const map_type map_type_proxy;
 
 static const map_type *const map_types[] = {
     &map_type_hash,
@@ -34,6 +35,7 @@ static const map_type *const map_types[] = {
     &map_type_texthash,
     &map_type_unix,
     &map_type_fail,
+    &map_type_proxy,
 };
 
 #define TYPE_COUNT (sizeof(map_types) / sizeof(map_types[0]))

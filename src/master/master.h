@@ -72,6 +72,7 @@ void    master_check_finished(void);
 /* master_service.c */
 int     master_apply_services(service_table *table, strbuf *why);
 void    master_service_update_listen(master_serv *svc);
+void    master_service_drain_status(master_serv *svc);
 void    master_service_throttle(master_serv *svc);
 void    master_close_all_endpoints(void);
 

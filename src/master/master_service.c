@@ -272,16 +272,22 @@ static void parse_status_input(master_serv *svc)
     strbuf_truncate(in, in->len - used);
 }
 
+void master_service_drain_status(master_serv *svc)
+{
+    char    buf[STATUS_READ_MAX];
+    ssize_t len;
+
+    while ((len = read(svc->status_pipe[0], buf, sizeof(buf))) > 0) {
+        strbuf_append(svc->status_input, buf, (size_t) len);
+        parse_status_input(svc);
+    }
+}
+
 static void status_readable(evutil_socket_t fd, short what, void *context)
 {
     master_serv *svc = context;
-    char    buf[STATUS_READ_MAX];
-    ssize_t len = read(fd, buf, sizeof(buf));
 
-    if (len <= 0)
-        return;
-    strbuf_append(svc->status_input, buf, (size_t) len);
-    parse_status_input(svc);
+    master_service_drain_status(svc);
     master_service_update_listen(svc);
 }
 

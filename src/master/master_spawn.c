@@ -232,6 +232,8 @@ static void account_exit(master_proc *proc, int status)
 
     if (svc == NULL)
         return;
+    /* Records the child wrote before it died may still sit in the pipe. */
+    master_service_drain_status(svc);
     svc->total--;
     if (proc->available)
         svc->avail--;

@@ -204,7 +204,7 @@ static void test_type_registry(void **state)
 {
     argv_t *names = map_type_names();
     const char *expected[] = {"hash", "btree", "lmdb", "cdb", "regexp", "pcre", "cidr",
-        "inline", "static", "texthash", "unix", "fail"};
+        "inline", "static", "texthash", "unix", "fail", "proxy"};
 
     assert_int_equal(names->count, sizeof(expected) / sizeof(expected[0]));
     for (size_t i = 0; i < names->count; i++)
