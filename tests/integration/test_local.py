@@ -105,44 +105,46 @@ def mbox(env, user):
 def test_mbox_delivery_owner_mode_and_headers(env):
     inst = env["inst"]
     inst.mark_log()
-    msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"],
+    msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}", f"{BOB}@{DOMAIN}"],
                   body=["From the start", "line two"])
     reply = deliver(msg)
     assert reply["status"] == "0"
-    path = env["spool"] / ALICE
-    st = path.stat()
-    assert st.st_uid == env["users"][ALICE].pw_uid
-    assert st.st_gid == env["users"][ALICE].pw_gid
-    assert stat.S_IMODE(st.st_mode) == 0o600
-    text = path.read_text()
-    assert text.startswith("From sender@example.org  ")
-    assert "\nReturn-Path: <sender@example.org>\n" in text
-    assert f"\nDelivered-To: {ALICE}@{DOMAIN}\n" in text
-    assert "\n>From the start\n" in text
-    assert text.endswith("line two\n\n")
-    inst.wait_log(rf"{msg.queue_id}: to=<{ALICE}@{DOMAIN}>, relay=local, delay=[\d.]+, "
-                  r"delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, "
-                  r"status=sent \(delivered to mailbox\)")
-    assert msg.record_types() == ["D"]
+    for user in (ALICE, BOB):
+        path = env["spool"] / user
+        st = path.stat()
+        assert st.st_uid == env["users"][user].pw_uid
+        assert st.st_gid == env["users"][user].pw_gid
+        assert stat.S_IMODE(st.st_mode) == 0o600
+        text = path.read_text()
+        assert text.startswith("From sender@example.org  ")
+        assert "\nReturn-Path: <sender@example.org>\n" in text
+        assert f"\nDelivered-To: {user}@{DOMAIN}\n" in text
+        assert "\n>From the start\n" in text
+        assert text.endswith("line two\n\n")
+        inst.wait_log(rf"{msg.queue_id}: to=<{user}@{DOMAIN}>, relay=local, delay=[\d.]+, "
+                      r"delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, "
+                      r"status=sent \(delivered to mailbox\)")
+    assert msg.record_types() == ["D", "D"]
 
 
 def test_maildir_delivery(env):
     inst = env["inst"]
     inst.mark_log()
-    msg = Message(inst, "sender@example.org", [f"{BOB}@{DOMAIN}"])
+    msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}", f"{BOB}@{DOMAIN}"])
     assert deliver(msg, transport="maildir")["status"] == "0"
-    new = env["homes"] / BOB / "Maildir" / "new"
-    files = list(new.iterdir())
-    assert len(files) == 1
-    st = files[0].stat()
-    assert st.st_uid == env["users"][BOB].pw_uid
-    assert stat.S_IMODE(st.st_mode) == 0o600
-    text = files[0].read_text()
-    assert text.startswith("Return-Path: <sender@example.org>\n")
-    assert f"Delivered-To: {BOB}@{DOMAIN}\n" in text
-    assert not list((env["homes"] / BOB / "Maildir" / "tmp").iterdir())
-    inst.wait_log(rf"{msg.queue_id}: to=<{BOB}@{DOMAIN}>, relay=local, .*"
-                  r"status=sent \(delivered to maildir\)")
+    for user in (ALICE, BOB):
+        new = env["homes"] / user / "Maildir" / "new"
+        files = list(new.iterdir())
+        assert len(files) == 1
+        st = files[0].stat()
+        assert st.st_uid == env["users"][user].pw_uid
+        assert stat.S_IMODE(st.st_mode) == 0o600
+        text = files[0].read_text()
+        assert text.startswith("Return-Path: <sender@example.org>\n")
+        assert f"Delivered-To: {user}@{DOMAIN}\n" in text
+        assert not list((env["homes"] / user / "Maildir" / "tmp").iterdir())
+        inst.wait_log(rf"{msg.queue_id}: to=<{user}@{DOMAIN}>, relay=local, .*"
+                      r"status=sent \(delivered to maildir\)")
 
 
 def test_alias_root_to_user(env):

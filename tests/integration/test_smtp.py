@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+import attrproto
+
 from agent_request import Message, deliver
 from conftest import SCRATCH, free_port, port_open, wait_for
 from fake_smtp import FakeSMTP
@@ -30,6 +32,13 @@ def env(module_instance_factory):
                       "/^Subject: replace me/ REPLACE Subject: replaced\n"
                       "/^X-Mark:/ PREPEND X-Added: yes\n")
     good = FakeSMTP()
+    sink_dump = scratch / "sink"
+    sink_dump.mkdir()
+    os.chmod(sink_dump, 0o1777)
+    sink_port = free_port()
+    sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-d", f"{sink_dump}/%M.",
+                             f"127.0.0.1:{sink_port}", "10"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def master_edit(text):
         return text + (
@@ -44,9 +53,13 @@ def env(module_instance_factory):
     inst = module_instance_factory("smtp", main_cf={
         "mydestination": DOMAIN,
         "smtp_helo_name": "client.example.test",
+        "relayhost": f"[127.0.0.1]:{sink_port}",
     }, master_cf_edit=master_edit)
     inst.start()
-    yield {"inst": inst, "scratch": scratch, "good": good}
+    wait_for(lambda: port_open(sink_port), what="smtp-sink")
+    yield {"inst": inst, "scratch": scratch, "good": good, "sink": (sink_port, sink_dump)}
+    sink.kill()
+    sink.wait()
     if os.environ.get("SHOWLOG"):
         print(inst.log()[-int(os.environ["SHOWLOG"]):])
     good.close()
@@ -57,29 +70,25 @@ def hop(server):
     return f"[127.0.0.1]:{server.port}"
 
 
-@pytest.fixture
-def sink(env):
-    """Debian's smtp-sink on a free port, dumping each message to a file."""
-    dump = env["scratch"] / f"sink-{time.monotonic_ns()}"
-    dump.mkdir()
-    os.chmod(dump, 0o1777)
-    port = free_port()
-    proc = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-d", f"{dump}/%M.",
-                             f"127.0.0.1:{port}", "10"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: port_open(port), what="smtp-sink")
-    yield port, dump
-    proc.kill()
-    proc.wait()
+def resolve(inst, address):
+    """Asks trivial-rewrite where an address goes, as qmgr does."""
+    chan = attrproto.Channel(inst.queue_dir / "private" / "rewrite")
+    try:
+        chan.send([("request", "resolve"), ("sender", ""), ("address", address)])
+        return chan.receive()
+    finally:
+        chan.close()
 
 
-def test_relay_to_smtp_sink(env, sink):
+def test_relay_to_smtp_sink(env):
     inst = env["inst"]
-    port, dump = sink
+    port, dump = env["sink"]
     inst.mark_log()
+    route = resolve(inst, "one@remote.example")
+    assert (route["transport"], route["nexthop"]) == ("smtp", f"[127.0.0.1]:{port}")
     msg = Message(inst, "sender@example.org", ["one@remote.example", "two@remote.example"],
                   body=["relayed through the sink"])
-    reply = deliver(msg, transport="smtp", nexthop=f"[127.0.0.1]:{port}")
+    reply = deliver(msg, transport=route["transport"], nexthop=route["nexthop"])
     assert reply["status"] == "0"
     for rcpt in ("one", "two"):
         inst.wait_log(rf"{msg.queue_id}: to=<{rcpt}@remote\.example>, "
