@@ -54,6 +54,8 @@ def env(module_instance_factory):
     users = {name: agent_request.make_user(name, homes) for name in (ALICE, BOB)}
     include = scratch / "list.inc"
     include.write_text(f"{BOB}\n")
+    evil_include = scratch / "evil.inc"
+    evil_include.write_text(f"\"|{capture} {drop}/from-include\"\n{drop}/from-include.mbox\n")
 
     def master_edit(text):
         text = re.sub(r"^cleanup\s.*\n", "", text, flags=re.M)
@@ -80,6 +82,7 @@ def env(module_instance_factory):
         f"root: {ALICE}\n"
         f"staff: {ALICE}, {BOB}\n"
         f"incl: :include:{include}\n"
+        f"evilinc: :include:{evil_include}\n"
         f"tofile: {drop}/file.mbox\n"
         f"tocmd: \"|{capture} {drop}/alias-cmd\"\n"
         "loopa: loopb\n"
@@ -265,6 +268,33 @@ def test_forward_to_user_and_command(env):
     assert f"HOME={env['homes'] / ALICE}\n" in info
     assert f"USER={ALICE}\n" in info
     inst.wait_log(rf"to=<{BOB}@{DOMAIN}>, orig_to=<{ALICE}@{DOMAIN}>, .*status=sent")
+
+
+def test_include_file_cannot_run_commands_or_write_files(env):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"evilinc@{DOMAIN}"])
+    assert deliver(msg)["status"] == "0"
+    inst.wait_log(r"status=bounced \(mail to command is restricted\)")
+    inst.wait_log(r"status=bounced \(mail to file is restricted\)")
+    assert not (env["drop"] / "from-include").exists()
+    assert not (env["drop"] / "from-include.mbox").exists()
+
+
+def test_forward_loop_is_bounced(env):
+    inst = env["inst"]
+    inst.mark_log()
+    before = {u: mbox(env, u) for u in (ALICE, BOB)}
+    fwd_a = write_forward(env, ALICE, f"{BOB}\n")
+    fwd_b = write_forward(env, BOB, f"{ALICE}\n")
+    try:
+        msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"], body=["round"])
+        assert deliver(msg)["status"] == "0"
+    finally:
+        fwd_a.unlink()
+        fwd_b.unlink()
+    inst.wait_log(rf"status=bounced \(mail forwarding loop for {ALICE}@{DOMAIN}\)")
+    assert {u: mbox(env, u) for u in (ALICE, BOB)} == before
 
 
 def test_empty_forward_is_ignored(env):
