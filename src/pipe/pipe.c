@@ -69,24 +69,36 @@ static gid_t owner_gid;
 static const char *const rcpt_macros[] = {"recipient", "original_recipient", "user",
     "extension", "domain", "mailbox", NULL};
 
+static const struct {
+    char    letter;
+    int     copy_flag;                  /* MAIL_COPY_*, or 0 */
+    int     pipe_flag;                  /* PIPE_FLAG_*, or 0 */
+} pipe_flag_table[] = {
+    {'B', MAIL_COPY_BLANK, 0},
+    {'D', MAIL_COPY_DELIVERED, 0},
+    {'F', MAIL_COPY_FROM, 0},
+    {'O', MAIL_COPY_ORIG_RCPT, 0},
+    {'R', MAIL_COPY_RETURN_PATH, 0},
+    {'.', MAIL_COPY_DOT, 0},
+    {'>', MAIL_COPY_QUOTE, 0},
+    {'X', 0, PIPE_FLAG_FINAL},
+    {'h', 0, PIPE_FLAG_FOLD_HOST},
+    {'q', 0, PIPE_FLAG_QUOTE},
+    {'u', 0, PIPE_FLAG_FOLD_USER},
+};
+
 static void parse_flags(const char *value)
 {
     for (const char *p = value; *p; p++) {
-        switch (*p) {
-        case 'B': attr.copy_flags |= MAIL_COPY_BLANK; break;
-        case 'D': attr.copy_flags |= MAIL_COPY_DELIVERED; break;
-        case 'F': attr.copy_flags |= MAIL_COPY_FROM; break;
-        case 'O': attr.copy_flags |= MAIL_COPY_ORIG_RCPT; break;
-        case 'R': attr.copy_flags |= MAIL_COPY_RETURN_PATH; break;
-        case '.': attr.copy_flags |= MAIL_COPY_DOT; break;
-        case '>': attr.copy_flags |= MAIL_COPY_QUOTE; break;
-        case 'X': attr.flags |= PIPE_FLAG_FINAL; break;
-        case 'h': attr.flags |= PIPE_FLAG_FOLD_HOST; break;
-        case 'q': attr.flags |= PIPE_FLAG_QUOTE; break;
-        case 'u': attr.flags |= PIPE_FLAG_FOLD_USER; break;
-        default:
+        size_t  i;
+
+        for (i = 0; i < sizeof(pipe_flag_table) / sizeof(pipe_flag_table[0]); i++)
+            if (pipe_flag_table[i].letter == *p)
+                break;
+        if (i == sizeof(pipe_flag_table) / sizeof(pipe_flag_table[0]))
             msg_fatal("unknown flag in flags=%s: %c", value, *p);
-        }
+        attr.copy_flags |= pipe_flag_table[i].copy_flag;
+        attr.flags |= pipe_flag_table[i].pipe_flag;
     }
 }
 

@@ -42,6 +42,7 @@ def env(module_instance_factory):
             "pipesize": f"size=10 user=nobody argv={capture} {out}-size",
             "pipeslow": "user=nobody argv=/bin/sleep 30",
             "piperoot": f"user=root argv={capture} {out}-root",
+            "pipebad": f"flags=Rz user=nobody argv={capture} {out}-bad",
         }
         for name, args in services.items():
             text += line.format(name=name, args=args)
@@ -135,3 +136,13 @@ def test_root_user_is_refused(env):
         deliver(msg, transport="piperoot", timeout=2)
     inst.wait_log(r"fatal: user= command-line attribute specifies root privileges: root")
     assert not os.path.exists(f"{env['out']}-root")
+
+
+def test_unknown_flag_is_fatal(env):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", ["r@x.example"])
+    with pytest.raises((EOFError, ConnectionError, OSError)):
+        deliver(msg, transport="pipebad", timeout=2)
+    inst.wait_log(r"fatal: unknown flag in flags=Rz: z")
+    assert msg.record_types() == ["R"]
