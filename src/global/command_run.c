@@ -247,8 +247,6 @@ static void append_output(strbuf *reason, const command_result *res)
 
         strbuf_append_char(reason, ch < 0x20 || ch == 0x7f ? ' ' : ch);
     }
-    while (strbuf_last(reason) == ' ')
-        strbuf_truncate(reason, reason->len - 1);
 }
 
 enum command_verdict command_outcome(const command_result *res, const char *command,

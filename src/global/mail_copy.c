@@ -54,10 +54,10 @@ static void put_prefix_headers(stream *out, const mail_copy_args *args, const ch
         put_from_line(out, args->sender, eol);
     if (args->flags & MAIL_COPY_RETURN_PATH)
         put_header_address(out, "Return-Path", args->sender, 1, eol);
-    if ((args->flags & MAIL_COPY_DELIVERED) && args->delivered_to)
-        put_header_address(out, "Delivered-To", args->delivered_to, 0, eol);
     if ((args->flags & MAIL_COPY_ORIG_RCPT) && args->orig_rcpt && *args->orig_rcpt)
         put_header_address(out, "X-Original-To", args->orig_rcpt, 0, eol);
+    if ((args->flags & MAIL_COPY_DELIVERED) && args->delivered_to)
+        put_header_address(out, "Delivered-To", args->delivered_to, 0, eol);
 }
 
 int mail_copy(stream *queue, long data_offset, stream *out, const mail_copy_args *args,

@@ -14,8 +14,9 @@
  *   MAIL_COPY_QUOTE        ">From " quoting of body lines
  *   MAIL_COPY_MBOX         all three of FROM, QUOTE and BLANK: mbox format
  *   MAIL_COPY_RETURN_PATH  "Return-Path: <sender>"
- *   MAIL_COPY_DELIVERED    "Delivered-To: delivered_to"
  *   MAIL_COPY_ORIG_RCPT    "X-Original-To: orig_rcpt" (when set)
+ *   MAIL_COPY_DELIVERED    "Delivered-To: delivered_to"
+ * (added in this order, after the From line, as Postfix does)
  *   MAIL_COPY_DOT          a line starting with '.' gets another '.'
  *   MAIL_COPY_BLANK        an empty line after the message
  *

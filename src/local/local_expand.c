@@ -416,6 +416,21 @@ static void unknown_user(local_ctx *ctx, const local_level *level, const char *a
     report_text(ctx, level, address, LOCAL_BOUNCE, "5.1.1", "unknown user: \"%s\"", base);
 }
 
+/* An alias whose expansion leads back into itself: reported for that alias. */
+static void report_loop(local_ctx *ctx, const local_level *level)
+{
+    const char *alias = ctx->path->items[ctx->path->count - 1];
+    mail_addr_parts parts;
+    strbuf *name = strbuf_new(32);
+
+    mail_addr_split(alias, strlen(alias), &parts);
+    strbuf_set_mem(name, parts.local, parts.local_len);
+    msg_warn("alias database loop for %s", name->data);
+    report_text(ctx, level, alias, LOCAL_BOUNCE, "5.4.6", "alias database loop for %s",
+                name->data);
+    strbuf_free(name);
+}
+
 void local_deliver_address(local_ctx *ctx, const local_level *level, const char *address)
 {
     strbuf *local = strbuf_new(32);
@@ -426,7 +441,9 @@ void local_deliver_address(local_ctx *ctx, const local_level *level, const char 
     local_user *user = NULL;
 
     split_local(address, local, base, extension, domain);
-    if (position < 0) {
+    if (position < 0 && level->class == LOCAL_CLASS_ALIAS) {
+        report_loop(ctx, level);
+    } else if (position < 0) {
         report_text(ctx, level, address, LOCAL_BOUNCE, "5.4.6",
                     "mail forwarding loop for %s", address);
     } else if (!is_local_domain(domain->data)) {

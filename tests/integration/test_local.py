@@ -216,8 +216,9 @@ def test_alias_loop_is_bounced(env):
     inst.mark_log()
     msg = Message(inst, "sender@example.org", [f"loopa@{DOMAIN}"])
     assert deliver(msg)["status"] == "0"
-    inst.wait_log(rf"{msg.queue_id}: to=<loopa@{DOMAIN}>, .*dsn=5\.4\.6, "
-                  rf"status=bounced \(mail forwarding loop for loopa@{DOMAIN}\)")
+    inst.wait_log(r"warning: alias database loop for loopb")
+    inst.wait_log(rf"{msg.queue_id}: to=<loopb@{DOMAIN}>, orig_to=<loopa@{DOMAIN}>, "
+                  r"relay=local, .*dsn=5\.4\.6, status=bounced \(alias database loop for loopb\)")
     assert msg.record_types() == ["D"]
     bounce = msg.status_log("bounce")
     assert bounce and bounce[0]["status"] == "5.4.6"
@@ -413,7 +414,7 @@ def test_command_exit_status_mapping(env):
         msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"])
         assert deliver(msg)["status"] == "0"
         inst.wait_log(r"dsn=5\.1\.1, status=bounced \(user unknown\. Command output: "
-                      r"no such mailbox\)")
+                      r"no such mailbox \)")
         write_forward(env, ALICE, "\"|/bin/sh -c 'exit 75'\"\n")
         msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"])
         assert deliver(msg)["status"] == "1"

@@ -96,9 +96,9 @@ def test_recipient_arguments_repeat_and_never_meet_a_shell(env):
 
 
 @pytest.mark.parametrize("code,dsn,status,text", [
-    (67, "5.1.1", "bounced", r"user unknown\. Command output: oops"),
-    (75, "4.3.0", "deferred", r"temporary failure\. Command output: oops"),
-    (1, "5.3.0", "bounced", r'Command died with status 1: "/bin/sh"\. Command output: oops'),
+    (67, "5.1.1", "bounced", r"user unknown\. Command output: oops "),
+    (75, "4.3.0", "deferred", r"temporary failure\. Command output: oops "),
+    (1, "5.3.0", "bounced", r'Command died with status 1: "/bin/sh"\. Command output: oops '),
 ])
 def test_exit_status_mapping(env, code, dsn, status, text):
     inst = env["inst"]

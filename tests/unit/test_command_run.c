@@ -50,7 +50,7 @@ static void test_exit_statuses(void **state)
     run_shell("echo nobody here; exit 67", 10, 10, &res);
     assert_int_equal(command_outcome(&res, "cmd", dsn, reason), COMMAND_BOUNCE);
     assert_string_equal(dsn, "5.1.1");
-    assert_string_equal(reason->data, "user unknown. Command output: nobody here");
+    assert_string_equal(reason->data, "user unknown. Command output: nobody here ");
     command_result_free(&res);
     run_shell("exit 75", 10, 10, &res);
     assert_int_equal(command_outcome(&res, "cmd", dsn, reason), COMMAND_DEFER);

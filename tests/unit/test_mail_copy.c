@@ -68,8 +68,8 @@ static void test_mbox_format(void **state)
     assert_int_equal(status, MAIL_COPY_OK);
     assert_true(strncmp(text, "From \"a b\"@example.org  ", 24) == 0);
     assert_non_null(strstr(text, "\nReturn-Path: <\"a b\"@example.org>\n"
-                           "Delivered-To: rcpt@example.test\n"
                            "X-Original-To: orig@example.test\n"
+                           "Delivered-To: rcpt@example.test\n"
                            "Subject: hi\n\n>From me\n>From you\n.dot\nlong line end\n\n"));
     free(text);
     stream_close(queue);
