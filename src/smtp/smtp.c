@@ -178,7 +178,7 @@ static void configure(int lmtp)
     c->hello_verb = lmtp ? "LHLO" : "EHLO";
 #define PICK(name) (lmtp ? var_lmtp_##name : var_smtp_##name)
     c->helo_name = lmtp ? var_lmtp_lhlo_name : var_smtp_helo_name;
-    c->host_lookup = dns_host_lookup(PICK(host_lookup));
+    c->host_lookup = dns_route_host_lookup(PICK(host_lookup));
     c->tcp_port = PICK(tcp_port);
     c->fallback_relay = PICK(fallback_relay);
     c->connect_timeout = PICK(connect_timeout);
@@ -207,7 +207,7 @@ static void configure(int lmtp)
 #undef PICK
     if (c->host_lookup == 0)
         msg_fatal("bad %s_host_lookup value", lmtp ? "lmtp" : "smtp");
-    if ((c->families = dns_families(var_inet_protocols)) == 0)
+    if ((c->families = dns_route_families(var_inet_protocols)) == 0)
         msg_fatal("bad inet_protocols value: %s", var_inet_protocols);
 }
 

@@ -29,7 +29,7 @@
 
 #include "argv.h"
 #include "delivery.h"
-#include "dns_lookup.h"
+#include "dns_route.h"
 #include "maps.h"
 #include "smtp_reply.h"
 #include "stream.h"

@@ -98,7 +98,7 @@ void smtp_server_list_free(smtp_server_list *list)
 /* DNS statuses to the failure Postfix reports. */
 static void lookup_failure(smtp_failure *fail, int status, const strbuf *why)
 {
-    smtp_failure_set(fail, status == DNS_RETRY ? "4.4.3" : "5.4.4",
+    smtp_failure_set(fail, status == DNS_ROUTE_RETRY ? "4.4.3" : "5.4.4",
                      "Host or domain name not found. %s", why->data);
 }
 
@@ -108,10 +108,10 @@ static int add_host(smtp_server_list *list, const char *host, int port, size_t l
 {
     dns_addr_list *addrs = dns_addr_list_new();
     strbuf *why = strbuf_new(64);
-    int     status = dns_lookup_addr(host, smtp_cfg.host_lookup, smtp_cfg.families, port,
+    int     status = dns_route_addr(host, smtp_cfg.host_lookup, smtp_cfg.families, port,
                                      addrs, why);
 
-    if (status != DNS_OK)
+    if (status != DNS_ROUTE_OK)
         lookup_failure(fail, status, why);
     for (size_t i = 0; i < addrs->count && (limit == 0 || list->count < limit); i++)
         add_server(list, host, &addrs->items[i], NULL, port);
@@ -132,16 +132,16 @@ static int add_mx_hosts(smtp_server_list *list, const char *domain, int port,
     dns_mx_list *mx = dns_mx_list_new();
     strbuf *why = strbuf_new(64);
     size_t  limit = (size_t) smtp_cfg.mx_address_limit;
-    int     status = dns_lookup_mx(domain, mx, why);
-    int     worst = DNS_NOTFOUND;
+    int     status = dns_route_mx(domain, mx, why);
+    int     worst = DNS_ROUTE_NOTFOUND;
 
-    if (status == DNS_NODATA) {
+    if (status == DNS_ROUTE_NODATA) {
         status = add_host(list, domain, port, limit, fail);
-    } else if (status != DNS_OK) {
+    } else if (status != DNS_ROUTE_OK) {
         lookup_failure(fail, status, why);
     } else if (is_myself(mx->items[0].host)) {
         smtp_failure_set(fail, "5.4.6", "mail for %s loops back to myself", domain);
-        status = DNS_INVALID;
+        status = DNS_ROUTE_INVALID;
     } else {
         for (size_t i = 0; i < mx->count && (limit == 0 || list->count < limit); i++) {
             int     one;
@@ -149,10 +149,10 @@ static int add_mx_hosts(smtp_server_list *list, const char *domain, int port,
             if (is_myself(mx->items[i].host))
                 break;
             one = add_host(list, mx->items[i].host, port, limit, fail);
-            if (one == DNS_RETRY)
-                worst = DNS_RETRY;
+            if (one == DNS_ROUTE_RETRY)
+                worst = DNS_ROUTE_RETRY;
         }
-        status = list->count ? DNS_OK : worst;
+        status = list->count ? DNS_ROUTE_OK : worst;
     }
     dns_mx_list_free(mx);
     strbuf_free(why);
@@ -171,7 +171,7 @@ int smtp_find_servers(const char *nexthop_text, smtp_server_list *list, smtp_fai
     }
     if (hop.unix_path) {
         add_server(list, hop.unix_path, NULL, hop.unix_path, 0);
-        status = DNS_OK;
+        status = DNS_ROUTE_OK;
     } else if (hop.mx) {
         status = add_mx_hosts(list, hop.host->data, hop.port, fail);
     } else {
@@ -180,5 +180,5 @@ int smtp_find_servers(const char *nexthop_text, smtp_server_list *list, smtp_fai
     }
     strbuf_free(hop.host);
     free(hop.unix_path);
-    return status == DNS_OK && list->count ? 0 : -1;
+    return status == DNS_ROUTE_OK && list->count ? 0 : -1;
 }

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: DNS MX answers as the SMTP client parses them
- * (dns_parse_mx_answer): the other thing a remote party sends it.
+ * (dns_route_parse_mx): the other thing a remote party sends it.
  *
  * Checked on every input: no crash or leak (ASan); every host kept is a
  * valid host name, at most DNS_MX_MAX are kept, and they come out sorted
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_lookup.h"
+#include "dns_route.h"
 #include "valid_hostname.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     dns_mx_list *list = dns_mx_list_new();
 
-    if (dns_parse_mx_answer(data, size, list) == 0) {
+    if (dns_route_parse_mx(data, size, list) == 0) {
         if (list->count > DNS_MX_MAX)
             abort();
         for (size_t i = 0; i < list->count; i++) {

@@ -1,12 +1,12 @@
 /*
- * Unit tests for dns_lookup: parsing MX answers (order, bad names, damaged
+ * Unit tests for dns_route: parsing MX answers (order, bad names, damaged
  * packets), numeric hosts, and the inet_protocols / smtp_host_lookup values.
  */
 #include "unit.h"
 
 #include <arpa/nameser.h>
 
-#include "dns_lookup.h"
+#include "dns_route.h"
 
 /* A DNS answer with the given MX records for "ex.test". */
 static size_t build_answer(unsigned char *buf, const int *prefs, const char *const *hosts,
@@ -57,7 +57,7 @@ static void test_mx_order(void **state)
     dns_mx_list *list = dns_mx_list_new();
 
     (void) state;
-    assert_int_equal(dns_parse_mx_answer(buf, len, list), 0);
+    assert_int_equal(dns_route_parse_mx(buf, len, list), 0);
     assert_int_equal(list->count, 4);
     assert_string_equal(list->items[0].host, "mx1.ex.test");
     assert_string_equal(list->items[1].host, "mx1b.ex.test");
@@ -75,7 +75,7 @@ static void test_mx_bad_names_skipped(void **state)
     dns_mx_list *list = dns_mx_list_new();
 
     (void) state;
-    assert_int_equal(dns_parse_mx_answer(buf, len, list), 0);
+    assert_int_equal(dns_route_parse_mx(buf, len, list), 0);
     assert_int_equal(list->count, 1);
     assert_string_equal(list->items[0].host, "good.ex.test");
     dns_mx_list_free(list);
@@ -92,7 +92,7 @@ static void test_mx_damaged_packets(void **state)
     for (size_t cut = 0; cut < len; cut++) {
         dns_mx_list *list = dns_mx_list_new();
 
-        assert_int_equal(dns_parse_mx_answer(buf, cut, list), -1);
+        assert_int_equal(dns_route_parse_mx(buf, cut, list), -1);
         assert_int_equal(list->count, 0);
         dns_mx_list_free(list);
     }
@@ -101,7 +101,7 @@ static void test_mx_damaged_packets(void **state)
     {
         dns_mx_list *list = dns_mx_list_new();
 
-        assert_int_equal(dns_parse_mx_answer(buf, len, list), -1);
+        assert_int_equal(dns_route_parse_mx(buf, len, list), -1);
         dns_mx_list_free(list);
     }
 }
@@ -112,15 +112,15 @@ static void test_numeric_hosts(void **state)
     strbuf *why = strbuf_new(16);
 
     (void) state;
-    assert_int_equal(dns_lookup_addr("192.0.2.7", DNS_LOOKUP_DNS, DNS_FAMILY_ALL, 2525, list, why),
-                     DNS_OK);
-    assert_int_equal(dns_lookup_addr("2001:db8::1", DNS_LOOKUP_DNS, DNS_FAMILY_ALL, 25, list,
-                                     why), DNS_OK);
+    assert_int_equal(dns_route_addr("192.0.2.7", DNS_LOOKUP_DNS, DNS_FAMILY_ALL, 2525, list, why),
+                     DNS_ROUTE_OK);
+    assert_int_equal(dns_route_addr("2001:db8::1", DNS_LOOKUP_DNS, DNS_FAMILY_ALL, 25, list,
+                                     why), DNS_ROUTE_OK);
     assert_int_equal(list->count, 2);
     assert_string_equal(list->items[0].text, "192.0.2.7");
     assert_string_equal(list->items[1].text, "2001:db8::1");
-    assert_int_equal(dns_lookup_addr("bad name", DNS_LOOKUP_DNS, DNS_FAMILY_ALL, 25, list, why),
-                     DNS_INVALID);
+    assert_int_equal(dns_route_addr("bad name", DNS_LOOKUP_DNS, DNS_FAMILY_ALL, 25, list, why),
+                     DNS_ROUTE_INVALID);
     assert_non_null(strstr(why->data, "invalid name"));
     strbuf_free(why);
     dns_addr_list_free(list);
@@ -129,13 +129,13 @@ static void test_numeric_hosts(void **state)
 static void test_parameter_values(void **state)
 {
     (void) state;
-    assert_int_equal(dns_families("all"), DNS_FAMILY_ALL);
-    assert_int_equal(dns_families("ipv4"), DNS_FAMILY_IPV4);
-    assert_int_equal(dns_families("ipv4, ipv6"), DNS_FAMILY_ALL);
-    assert_int_equal(dns_families("ipv5"), 0);
-    assert_int_equal(dns_host_lookup("dns"), DNS_LOOKUP_DNS);
-    assert_int_equal(dns_host_lookup("dns, native"), DNS_LOOKUP_DNS | DNS_LOOKUP_NATIVE);
-    assert_int_equal(dns_host_lookup("nis"), 0);
+    assert_int_equal(dns_route_families("all"), DNS_FAMILY_ALL);
+    assert_int_equal(dns_route_families("ipv4"), DNS_FAMILY_IPV4);
+    assert_int_equal(dns_route_families("ipv4, ipv6"), DNS_FAMILY_ALL);
+    assert_int_equal(dns_route_families("ipv5"), 0);
+    assert_int_equal(dns_route_host_lookup("dns"), DNS_LOOKUP_DNS);
+    assert_int_equal(dns_route_host_lookup("dns, native"), DNS_LOOKUP_DNS | DNS_LOOKUP_NATIVE);
+    assert_int_equal(dns_route_host_lookup("nis"), 0);
 }
 
 int main(void)

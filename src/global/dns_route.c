@@ -1,5 +1,5 @@
 /*
- * dns_lookup - MX and address lookups. See dns_lookup.h.
+ * dns_route - MX and address lookups. See dns_route.h.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "argv.h"
-#include "dns_lookup.h"
+#include "dns_route.h"
 #include "mem.h"
 #include "valid_hostname.h"
 
@@ -96,27 +96,27 @@ static int query(const char *name, int type, unsigned char *answer, strbuf *why,
     h_errno = 0;
     len = res_query(name, ns_c_in, type, answer, DNS_ANSWER_MAX);
     if (len >= 0) {
-        *status = DNS_OK;
+        *status = DNS_ROUTE_OK;
         return len;
     }
     switch (h_errno) {
     case HOST_NOT_FOUND:
-        *status = DNS_NOTFOUND;
+        *status = DNS_ROUTE_NOTFOUND;
         strbuf_printf(why, "Name service error for name=%s type=%s: Host not found",
                       name, type_name(type));
         break;
     case NO_DATA:
-        *status = DNS_NODATA;
+        *status = DNS_ROUTE_NODATA;
         strbuf_printf(why, "Name service error for name=%s type=%s: "
                       "Host found but no data record of requested type", name, type_name(type));
         break;
     case NO_RECOVERY:
-        *status = DNS_RETRY;
+        *status = DNS_ROUTE_RETRY;
         strbuf_printf(why, "Name service error for name=%s type=%s: "
                       "Non-recoverable error", name, type_name(type));
         break;
     default:
-        *status = DNS_RETRY;
+        *status = DNS_ROUTE_RETRY;
         strbuf_printf(why, "Name service error for name=%s type=%s: "
                       "Host not found, try again", name, type_name(type));
         break;
@@ -124,7 +124,7 @@ static int query(const char *name, int type, unsigned char *answer, strbuf *why,
     return -1;
 }
 
-int dns_parse_mx_answer(const unsigned char *answer, size_t len, dns_mx_list *list)
+int dns_route_parse_mx(const unsigned char *answer, size_t len, dns_mx_list *list)
 {
     ns_msg  msg;
     ns_rr   rr;
@@ -149,7 +149,7 @@ int dns_parse_mx_answer(const unsigned char *answer, size_t len, dns_mx_list *li
     return 0;
 }
 
-int dns_lookup_mx(const char *domain, dns_mx_list *list, strbuf *why)
+int dns_route_mx(const char *domain, dns_mx_list *list, strbuf *why)
 {
     unsigned char *answer;
     int     status;
@@ -158,17 +158,17 @@ int dns_lookup_mx(const char *domain, dns_mx_list *list, strbuf *why)
     strbuf_reset(why);
     if (!valid_hostname(domain, strlen(domain), 0)) {
         strbuf_printf(why, "Name service error for name=%s type=MX: invalid name", domain);
-        return DNS_INVALID;
+        return DNS_ROUTE_INVALID;
     }
     answer = xmalloc(DNS_ANSWER_MAX);
     if ((len = query(domain, ns_t_mx, answer, why, &status)) >= 0) {
-        if (dns_parse_mx_answer(answer, (size_t) len, list) < 0) {
+        if (dns_route_parse_mx(answer, (size_t) len, list) < 0) {
             strbuf_printf(why, "Name service error for name=%s type=MX: malformed reply", domain);
-            status = DNS_INVALID;
+            status = DNS_ROUTE_INVALID;
         } else if (list->count == 0) {
             strbuf_printf(why, "Name service error for name=%s type=MX: "
                           "Host found but no data record of requested type", domain);
-            status = DNS_NODATA;
+            status = DNS_ROUTE_NODATA;
         }
     }
     free(answer);
@@ -201,7 +201,7 @@ static int lookup_dns(const char *host, int type, int port, dns_addr_list *list,
     } else if (len >= 0) {
         strbuf_printf(why, "Name service error for name=%s type=%s: malformed reply",
                       host, type_name(type));
-        status = DNS_INVALID;
+        status = DNS_ROUTE_INVALID;
     }
     free(answer);
     return status;
@@ -218,13 +218,13 @@ static int lookup_native(const char *host, int families, int port, dns_addr_list
         : families == DNS_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
     if ((err = getaddrinfo(host, NULL, &hints, &res)) != 0) {
         strbuf_printf(why, "%s: %s", host, gai_strerror(err));
-        return err == EAI_NONAME ? DNS_NOTFOUND : err == EAI_NODATA ? DNS_NODATA : DNS_RETRY;
+        return err == EAI_NONAME ? DNS_ROUTE_NOTFOUND : err == EAI_NODATA ? DNS_ROUTE_NODATA : DNS_ROUTE_RETRY;
     }
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
             add_addr(list, ai->ai_addr, ai->ai_addrlen, port);
     freeaddrinfo(res);
-    return DNS_OK;
+    return DNS_ROUTE_OK;
 }
 
 static int numeric_address(const char *host, int port, dns_addr_list *list)
@@ -242,12 +242,12 @@ static int numeric_address(const char *host, int port, dns_addr_list *list)
 /* Worst first: a permanent "not found" only wins when nothing needed a retry. */
 static int merge_status(int have, int next)
 {
-    if (have == DNS_OK || next == DNS_OK)
-        return DNS_OK;
-    if (have == DNS_RETRY || next == DNS_RETRY)
-        return DNS_RETRY;
-    if (have == DNS_NODATA || next == DNS_NODATA)
-        return DNS_NODATA;
+    if (have == DNS_ROUTE_OK || next == DNS_ROUTE_OK)
+        return DNS_ROUTE_OK;
+    if (have == DNS_ROUTE_RETRY || next == DNS_ROUTE_RETRY)
+        return DNS_ROUTE_RETRY;
+    if (have == DNS_ROUTE_NODATA || next == DNS_ROUTE_NODATA)
+        return DNS_ROUTE_NODATA;
     return next;
 }
 
@@ -266,7 +266,7 @@ static int lookup_dns_families(const char *host, int families, int port,
 
         strbuf_reset(part);
         v4 = lookup_dns(host, ns_t_a, port, list, part);
-        if (v4 != DNS_OK && (status < 0 || status == DNS_NODATA || v4 == DNS_RETRY))
+        if (v4 != DNS_ROUTE_OK && (status < 0 || status == DNS_ROUTE_NODATA || v4 == DNS_ROUTE_RETRY))
             strbuf_set(why, part->data);
         status = status < 0 ? v4 : merge_status(status, v4);
     }
@@ -274,18 +274,18 @@ static int lookup_dns_families(const char *host, int families, int port,
     return status;
 }
 
-int dns_lookup_addr(const char *host, int how, int families, int port,
+int dns_route_addr(const char *host, int how, int families, int port,
                     dns_addr_list *list, strbuf *why)
 {
-    int     status = DNS_NOTFOUND;
+    int     status = DNS_ROUTE_NOTFOUND;
     size_t  before = list->count;
 
     strbuf_reset(why);
     if (numeric_address(host, port, list))
-        return DNS_OK;
+        return DNS_ROUTE_OK;
     if (!valid_hostname(host, strlen(host), 0)) {
         strbuf_printf(why, "Name service error for name=%s type=A: invalid name", host);
-        return DNS_INVALID;
+        return DNS_ROUTE_INVALID;
     }
     if (how & DNS_LOOKUP_DNS)
         status = lookup_dns_families(host, families, port, list, why);
@@ -293,15 +293,15 @@ int dns_lookup_addr(const char *host, int how, int families, int port,
         strbuf *native_why = strbuf_new(64);
         int     native = lookup_native(host, families, port, list, native_why);
 
-        if (!(how & DNS_LOOKUP_DNS) || native == DNS_OK)
+        if (!(how & DNS_LOOKUP_DNS) || native == DNS_ROUTE_OK)
             strbuf_set(why, native_why->data);
         status = (how & DNS_LOOKUP_DNS) ? merge_status(status, native) : native;
         strbuf_free(native_why);
     }
-    if (status == DNS_OK && list->count == before) {
+    if (status == DNS_ROUTE_OK && list->count == before) {
         strbuf_printf(why, "Name service error for name=%s type=A: "
                       "Host found but no data record of requested type", host);
-        status = DNS_NODATA;
+        status = DNS_ROUTE_NODATA;
     }
     return status;
 }
@@ -328,7 +328,7 @@ static int parse_words(const char *value, const char *const *names, const int *b
     return result;
 }
 
-int dns_families(const char *inet_protocols)
+int dns_route_families(const char *inet_protocols)
 {
     static const char *const names[] = {"all", "ipv4", "ipv6", NULL};
     static const int bits[] = {DNS_FAMILY_ALL, DNS_FAMILY_IPV4, DNS_FAMILY_IPV6};
@@ -336,7 +336,7 @@ int dns_families(const char *inet_protocols)
     return parse_words(inet_protocols, names, bits);
 }
 
-int dns_host_lookup(const char *value)
+int dns_route_host_lookup(const char *value)
 {
     static const char *const names[] = {"dns", "native", NULL};
     static const int bits[] = {DNS_LOOKUP_DNS, DNS_LOOKUP_NATIVE};
