@@ -319,12 +319,14 @@ static void start_services(service_table *table)
 
     if ((master_base = event_base_new()) == NULL)
         msg_fatal("cannot create an event loop");
+    /* Before any endpoint exists: a SIGTERM sent as soon as the port answers
+     * must be a clean shutdown, not the default action. */
+    watch_signals();
     master_build_child_env();
     if (master_apply_services(table, why) < 0)
         msg_fatal("%s", why->data);
     service_table_free(table);
     strbuf_free(why);
-    watch_signals();
 }
 
 int main(int argc, char **argv)

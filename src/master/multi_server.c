@@ -79,6 +79,15 @@ static void multi_readable(evutil_socket_t fd, short what, void *context)
     multi_client *client = context;
     size_t  pending;
 
+    /*
+     * Clients keep their connections, so a table that changed (and cannot be
+     * reopened in the chroot) must stop answers before the next request:
+     * the client is dropped unread, retries, and reaches a fresh process.
+     */
+    if (server_tables_changed()) {
+        multi_server_disconnect(client->stream);
+        return;
+    }
     server_report(CHILD_STATUS_BUSY);
     dispatching = client;
     do {

@@ -51,7 +51,9 @@
  * before it is taken; it may call server_exit_when_idle(), and the waiting
  * client is then left for a fresh process. The skeleton itself does that
  * when a lookup table this process opened changed on disk and cannot be
- * reopened in place (chroot): "table NAME has changed -- restarting".
+ * reopened in place (chroot): "table NAME has changed -- restarting". A
+ * multi server also checks before each request of a connected client and
+ * drops the client unread, so it retries against a fresh process.
  *
  * server_event_base() is the libevent loop the skeleton runs: multi and
  * trigger servers add their own events and timers to it (from post_init

@@ -288,20 +288,26 @@ static void master_went_away(evutil_socket_t fd, short what, void *context)
         server_exit();
 }
 
-int server_may_accept(void)
+int server_tables_changed(void)
 {
     const char *changed;
 
+    if (exit_requested || (changed = map_changed_name()) == NULL)
+        return exit_requested;
+    msg_info("table %s has changed -- restarting", changed);
+    server_exit_when_idle();
+    return 1;
+}
+
+int server_may_accept(void)
+{
     if (master_has_gone()) {
         master_went_away(CHILD_STATUS_FD, 0, NULL);
         return 0;
     }
     if (server_spec_in_use->pre_accept)
         server_spec_in_use->pre_accept(&server_context);
-    if (!exit_requested && (changed = map_changed_name()) != NULL) {
-        msg_info("table %s has changed -- restarting", changed);
-        server_exit_when_idle();
-    }
+    (void) server_tables_changed();
     if (exit_requested) {
         server_stop_accepting();
         if (skeleton_is_idle())

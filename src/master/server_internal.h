@@ -17,6 +17,8 @@
  *                            notices a vanished master, runs pre_accept;
  *                            0 means leave the client alone (and exits when
  *                            the skeleton says it is idle)
+ *   server_tables_changed()  a lookup table changed and cannot be reopened:
+ *                            logs it once, asks to exit when idle, returns 1
  *   server_accept_client()   accept4 (and, for type pass, receive the passed
  *                            descriptor); -1 when there was nothing to take
  *   server_stop_accepting()  no more clients for this process: stops
@@ -40,6 +42,7 @@ void    server_work_begins(void);
 void    server_work_ends(void);
 void    server_count_use(void);
 int     server_may_accept(void);
+int     server_tables_changed(void);
 int     server_accept_client(int listen_fd);
 void    server_stop_accepting(void);
 void    server_exit(void) __attribute__((noreturn));

@@ -28,7 +28,6 @@
 
 #include "attr.h"
 #include "mail_params.h"
-#include "map.h"
 #include "msg.h"
 #include "resolve.h"
 #include "rewrite.h"
@@ -183,29 +182,8 @@ static int answer_request(stream *client)
     return -1;
 }
 
-/*
- * Clients keep their connection, so the skeleton's check between clients
- * may come late: a table changed that the jail keeps us from reopening
- * means no more answers from this process. The client is dropped before
- * its request is read; it retries and reaches a fresh process.
- */
-static int tables_are_stale(void)
-{
-    const char *changed = map_changed_name();
-
-    if (changed == NULL)
-        return 0;
-    msg_info("table %s has changed -- restarting", changed);
-    server_exit_when_idle();
-    return 1;
-}
-
 static void rewrite_service(stream *client, const server_ctx *ctx)
 {
-    if (tables_are_stale()) {
-        multi_server_disconnect(client);
-        return;
-    }
     switch (read_request(client)) {
     case 0:
         multi_server_disconnect(client);
