@@ -1,8 +1,10 @@
 /*
- * local_expand - from an address to its deliveries: aliases (alias_maps),
- * :include: files, .forward files (forward_path), unknown users
- * (luser_relay, fallback_transport), and the destinations an expansion
- * lists: addresses, "|command", "/file", "\user", ":include:/file".
+ * local_expand - from an address to its deliveries, in Postfix's order:
+ * aliases (alias_maps), .forward files (forward_path), mailbox_transport
+ * (for users and unknown names alike), then the mailbox (local_mailbox.c)
+ * or, for unknown users, fallback_transport and luser_relay; and the
+ * destinations an expansion lists: addresses, "|command", "/file",
+ * "\user", ":include:/file".
  *
  * Loops: the addresses being expanded form a path (ctx->path); an address
  * that comes back to itself directly ("alice: alice, ...") is delivered to
@@ -381,12 +383,17 @@ static int try_forward(local_ctx *ctx, const local_level *level, const char *add
     return used;
 }
 
+/* Unknown users: fallback_transport_maps, fallback_transport, luser_relay. */
 static void unknown_user(local_ctx *ctx, const local_level *level, const char *address,
                          const char *base, const char *extension, const char *domain)
 {
     const char *transport;
 
-    if (*var_luser_relay) {
+    if (maps_find(local_fallback_maps, base, 0, &transport) != MAP_OK)
+        transport = var_fallback_transport;
+    if (*transport) {
+        local_deliver_transport(ctx, level, address, transport);
+    } else if (*var_luser_relay) {
         const char *values[] = {"user", base, "extension", extension, "domain", domain,
             "local", base, "recipient", address, "recipient_delimiter",
             var_recipient_delimiter, NULL};
@@ -405,15 +412,24 @@ static void unknown_user(local_ctx *ctx, const local_level *level, const char *a
         }
         strbuf_free(relay);
         strbuf_free(why);
-        return;
+    } else {
+        report_text(ctx, level, address, LOCAL_BOUNCE, "5.1.1", "unknown user: \"%s\"", base);
     }
-    if (maps_find(local_fallback_maps, address, 0, &transport) != MAP_OK)
-        transport = var_fallback_transport;
-    if (*transport) {
+}
+
+/* mailbox_transport_maps (by user name), mailbox_transport: 1 when used. */
+static int mailbox_transport(local_ctx *ctx, const local_level *level, const char *address,
+                             const char *base)
+{
+    const char *transport;
+
+    if (maps_find(local_transport_maps, base, 0, &transport) != MAP_OK)
+        transport = var_mailbox_transport;
+    if (*transport == 0)
+        return 0;
+    if (!local_seen(ctx, "mailbox", base))
         local_deliver_transport(ctx, level, address, transport);
-        return;
-    }
-    report_text(ctx, level, address, LOCAL_BOUNCE, "5.1.1", "unknown user: \"%s\"", base);
+    return 1;
 }
 
 /* An alias whose expansion leads back into itself: reported for that alias. */
@@ -452,10 +468,13 @@ void local_deliver_address(local_ctx *ctx, const local_level *level, const char 
                                  || (extension->len
                                      && expand_alias(ctx, level, address, base->data)))) {
         /* delivered as the alias says */
-    } else if ((user = local_user_lookup(base->data)) == NULL) {
-        unknown_user(ctx, level, address, base->data, extension->data, domain->data);
-    } else if (position == 0 && try_forward(ctx, level, address, user, extension->data)) {
+    } else if ((user = local_user_lookup(base->data)) != NULL && position == 0
+               && try_forward(ctx, level, address, user, extension->data)) {
         /* delivered as the .forward file says */
+    } else if (mailbox_transport(ctx, level, address, base->data)) {
+        /* handed to mailbox_transport, user or not */
+    } else if (user == NULL) {
+        unknown_user(ctx, level, address, base->data, extension->data, domain->data);
     } else {
         local_deliver_mailbox(ctx, level, address, user, extension->data);
     }

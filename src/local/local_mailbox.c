@@ -1,7 +1,8 @@
 /*
- * local_mailbox - the end of an expansion: a user's mailbox (mbox in
- * mail_spool_directory or home_mailbox, Maildir when home_mailbox ends in
- * '/', mailbox_command, mailbox_transport) and "/file" destinations.
+ * local_mailbox - the end of an expansion: a user's mailbox
+ * (mailbox_command_maps by user name, mailbox_command, home_mailbox with
+ * Maildir when it ends in '/', else mail_spool_directory) and "/file"
+ * destinations.
  *
  * Files are opened with mbox_open() (safe_open: no symbolic link, one hard
  * link, not swapped between check and open, owned by the user when
@@ -268,19 +269,12 @@ static int mailbox_command(local_ctx *ctx, const local_level *level, const char 
 void local_deliver_mailbox(local_ctx *ctx, const local_level *level, const char *address,
                            const local_user *user, const char *extension)
 {
-    const char *transport;
     strbuf *path;
 
     if (local_seen(ctx, "mailbox", user->name))
         return;
     if (mailbox_command(ctx, level, address, user, extension))
         return;
-    if (maps_find(local_transport_maps, address, 0, &transport) != MAP_OK)
-        transport = var_mailbox_transport;
-    if (*transport) {
-        local_deliver_transport(ctx, level, address, transport);
-        return;
-    }
     path = strbuf_new(64);
     if (*var_home_mailbox) {
         strbuf_printf(path, "%s/%s", user->home, var_home_mailbox);

@@ -65,7 +65,9 @@ def env(module_instance_factory):
             "mbcmd     unix  -       n       n       -       -       local\n"
             f"  -o {{mailbox_command={capture} {drop}/mbcmd-$user $sender}}\n"
             "mbtrans   unix  -       n       n       -       -       local\n"
-            "  -o mailbox_transport=lpipe\n"
+            "  -o mailbox_transport=lpipe -o mailbox_command=/bin/false\n"
+            "fbluser   unix  -       n       n       -       -       local\n"
+            "  -o fallback_transport=lpipe -o {luser_relay=lost-$user@remote.example}\n"
             "lpipe     unix  -       n       n       -       -       pipe\n"
             f"  flags=R user=nobody argv={capture} {drop}/lpipe ${{recipient}}\n"
             "luser     unix  -       n       n       -       -       local\n"
@@ -522,6 +524,26 @@ def test_mailbox_transport_passes_the_recipient_on(env):
                   r".*status=sent \(delivered via lpipe service\)")
     assert "passed on" in (env["drop"] / "lpipe").read_text()
     assert msg.record_types() == ["D"]
+
+
+def test_mailbox_transport_takes_unknown_users_too(env):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"stranger@{DOMAIN}"], body=["for a stranger"])
+    assert deliver(msg, transport="mbtrans")["status"] == "0"
+    inst.wait_log(rf"postfix/pipe\[\d+\]: {msg.queue_id}: to=<stranger@{DOMAIN}>, relay=lpipe, "
+                  r".*status=sent")
+    assert "for a stranger" in (env["drop"] / "lpipe").read_text()
+
+
+def test_fallback_transport_comes_before_luser_relay(env, fake_cleanup):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"ghost2@{DOMAIN}"], body=["fallback"])
+    assert deliver(msg, transport="fbluser")["status"] == "0"
+    inst.wait_log(rf"postfix/pipe\[\d+\]: {msg.queue_id}: to=<ghost2@{DOMAIN}>, relay=lpipe, "
+                  r".*status=sent")
+    assert fake_cleanup.messages == []
 
 
 def test_agent_survives_bad_requests(env):
