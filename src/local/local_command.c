@@ -3,7 +3,8 @@
  *
  * Commands from aliases, :include: and .forward files run with the rights
  * of their level (alias database owner or default_privs, include file
- * owner, the user); mailbox_command runs as the recipient, after $name
+ * owner, the user); mailbox_command runs as the recipient (as
+ * default_privs when that would be root, as for any command), after $name
  * expansion whose values are filtered by command_expansion_filter (each
  * other character becomes '_'), so no envelope text reaches a shell
  * unfiltered. A command with shell metacharacters runs through /bin/sh -c
@@ -170,6 +171,10 @@ static void run_command(local_ctx *ctx, const local_level *level, const char *ad
     char    dsn[16];
     enum command_verdict verdict;
 
+    if (uid == 0) {
+        spec.uid = local_default_uid;
+        spec.gid = local_default_gid;
+    }
     local_command_env(env, ctx, address, env_user, extension);
     spec.env = env->items;
     if (args->count == 0) {

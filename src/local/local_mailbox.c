@@ -2,7 +2,8 @@
  * local_mailbox - the end of an expansion: a user's mailbox
  * (mailbox_command_maps by user name, mailbox_command, home_mailbox with
  * Maildir when it ends in '/', else mail_spool_directory) and "/file"
- * destinations.
+ * destinations (a regular file, a Maildir "/dir/", or a character device
+ * such as /dev/null, written without lock or truncation).
  *
  * Files are opened with mbox_open() (safe_open: no symbolic link, one hard
  * link, not swapped between check and open, owned by the user when
@@ -300,14 +301,62 @@ void local_deliver_mailbox(local_ctx *ctx, const local_level *level, const char 
     strbuf_free(path);
 }
 
+static int is_character_device(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+/* A device such as /dev/null: written as the level's user, no lock, no truncation. */
+static void deliver_device(local_ctx *ctx, const local_level *level, const char *address,
+                           const char *path)
+{
+    strbuf *why = strbuf_new(64);
+    strbuf *done = strbuf_new(64);
+    mail_copy_args args;
+    stream *out;
+    int     fd;
+
+    set_eugid(level->uid, level->gid);
+    fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    local_rest();
+    if (fd < 0) {
+        strbuf_printf(why, "cannot append message to file %s: %s", path, strerror(errno));
+        local_report(ctx, level, address, LOCAL_DEFER, "4.2.0", why->data, NULL);
+    } else {
+        out = stream_open_fd(fd, 0);
+        local_copy_args(&args, ctx, "file");
+        args.flags |= MAIL_COPY_MBOX;
+        if (mail_copy(ctx->d->qf->stream, ctx->d->req->data_offset, out, &args, why)
+            == MAIL_COPY_OK) {
+            strbuf_printf(done, "delivered to file: %s", path);
+            local_report(ctx, level, address, LOCAL_SENT, "2.0.0", done->data, "delivered");
+        } else {
+            local_report(ctx, level, address, LOCAL_DEFER, "4.2.0", why->data, NULL);
+        }
+        stream_close(out);
+    }
+    strbuf_free(why);
+    strbuf_free(done);
+}
+
 void local_deliver_file(local_ctx *ctx, const local_level *level, const char *address,
                         const char *path)
 {
     size_t  len = strlen(path);
+    local_level rights = *level;
 
     if (local_seen(ctx, "file", path))
         return;
-    if (len > 1 && path[len - 1] == '/') {
+    if (rights.uid == 0) {
+        rights.uid = local_default_uid;
+        rights.gid = local_default_gid;
+    }
+    level = &rights;
+    if (is_character_device(path)) {
+        deliver_device(ctx, level, address, path);
+    } else if (len > 1 && path[len - 1] == '/') {
         char   *dir = xstrndup(path, len - 1);
 
         deliver_maildir(ctx, level, address, dir, level->uid, level->gid, "file");

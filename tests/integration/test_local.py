@@ -92,7 +92,8 @@ def env(module_instance_factory):
         f"selfish: \\{ALICE}, {BOB}\n"
         f"remote: friend@remote.example, {ALICE}\n"
         f"biglist: friend2@remote.example\n"
-        "owner-biglist: listmaster\n")
+        "owner-biglist: listmaster\n"
+        "blackhole: /dev/null\n")
     run([SBIN / "postalias", "-c", inst.config_dir, f"hash:{aliases}"])
     inst.start()
     yield {"inst": inst, "spool": spool, "drop": drop, "capture": capture, "users": users,
@@ -406,6 +407,29 @@ def test_mailbox_command_expansion_is_filtered(env):
     inst.wait_log(rf"{msg.queue_id}: to=<{BOB}@{DOMAIN}>, .*status=sent "
                   r"\(delivered to command: ")
     assert not os.path.exists("/tmp/pwned")
+
+
+def test_mailbox_command_for_root_runs_as_default_privs(env):
+    inst = env["inst"]
+    agent_request.subprocess_run(["useradd", "-M", "-o", "-u", "0", "-g", "0",
+                                  "-d", str(env["homes"]), "pdtoor"])
+    try:
+        msg = Message(inst, "sender@example.org", [f"pdtoor@{DOMAIN}"], body=["for root"])
+        assert deliver(msg, transport="mbcmd")["status"] == "0"
+    finally:
+        agent_request.remove_user("pdtoor")
+    info = (env["drop"] / "mbcmd-pdtoor.info").read_text()
+    assert f"uid={pwd.getpwnam('nobody').pw_uid}\n" in info
+    assert "for root" in (env["drop"] / "mbcmd-pdtoor").read_text()
+
+
+def test_alias_to_dev_null(env):
+    inst = env["inst"]
+    inst.mark_log()
+    msg = Message(inst, "sender@example.org", [f"blackhole@{DOMAIN}"])
+    assert deliver(msg)["status"] == "0"
+    inst.wait_log(r"status=sent \(delivered to file: /dev/null\)")
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
 
 
 def test_command_exit_status_mapping(env):
