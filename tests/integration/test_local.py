@@ -66,6 +66,8 @@ def env(module_instance_factory):
             f"  -o {{mailbox_command={capture} {drop}/mbcmd-$user $sender}}\n"
             "mbtrans   unix  -       n       n       -       -       local\n"
             "  -o mailbox_transport=lpipe -o mailbox_command=/bin/false\n"
+            "sizecap   unix  -       n       n       -       -       local\n"
+            "  -o mailbox_size_limit=50\n"
             "fbluser   unix  -       n       n       -       -       local\n"
             "  -o fallback_transport=lpipe -o {luser_relay=lost-$user@remote.example}\n"
             "lpipe     unix  -       n       n       -       -       pipe\n"
@@ -421,6 +423,35 @@ def test_mailbox_command_for_root_runs_as_default_privs(env):
     info = (env["drop"] / "mbcmd-pdtoor.info").read_text()
     assert f"uid={pwd.getpwnam('nobody').pw_uid}\n" in info
     assert "for root" in (env["drop"] / "mbcmd-pdtoor").read_text()
+
+
+def test_mailbox_size_limit(env):
+    inst = env["inst"]
+    inst.mark_log()
+    before = mbox(env, ALICE)
+    msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"], body=["x" * 100])
+    assert deliver(msg, transport="sizecap")["status"] == "0"
+    inst.wait_log(rf"dsn=5\.2\.2, status=bounced \(cannot update mailbox "
+                  rf".*{ALICE} for user {ALICE}\. error writing message: File too large\)")
+    assert mbox(env, ALICE) == before
+
+
+def test_address_extension(env):
+    inst = env["inst"]
+    before = mbox(env, ALICE)
+    fwd = write_forward(env, BOB, f"{ALICE}\n")
+    fwd.rename(fwd.with_name(".forward+news"))
+    try:
+        msg = Message(inst, "sender@example.org", [f"{BOB}+news@{DOMAIN}"], body=["news item"])
+        assert deliver(msg)["status"] == "0"
+        msg = Message(inst, "sender@example.org", [f"{BOB}+other@{DOMAIN}"], body=["other"])
+        assert deliver(msg, transport="mbcmd")["status"] == "0"
+    finally:
+        fwd.with_name(".forward+news").unlink()
+    assert "news item" in mbox(env, ALICE)[len(before):]
+    info = (env["drop"] / f"mbcmd-{BOB}.info").read_text()
+    assert "EXTENSION=other\n" in info
+    assert f"RECIPIENT={BOB}+other@{DOMAIN}\n" in info
 
 
 def test_alias_to_dev_null(env):
