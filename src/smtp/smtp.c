@@ -174,7 +174,6 @@ static void configure(int lmtp)
     smtp_config *c = &smtp_cfg;
 
     c->lmtp = lmtp;
-    c->protocol = lmtp ? "LMTP" : "SMTP";
     c->hello_verb = lmtp ? "LHLO" : "EHLO";
 #define PICK(name) (lmtp ? var_lmtp_##name : var_smtp_##name)
     c->helo_name = lmtp ? var_lmtp_lhlo_name : var_smtp_helo_name;

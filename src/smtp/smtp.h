@@ -45,7 +45,6 @@
 
 typedef struct smtp_config {
     int     lmtp;
-    const char *protocol;               /* "SMTP" or "LMTP", for messages */
     const char *hello_verb;             /* "EHLO" or "LHLO" */
     char   *helo_name;
     int     host_lookup;                /* DNS_LOOKUP_* */
