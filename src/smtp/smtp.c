@@ -100,6 +100,8 @@ static int try_destination(attempt *a, const char *dest)
             if (permanent) {
                 fail_pending(a, 1);
                 finished = 1;
+            } else if (i + 1 < servers.count) {
+                msg_info("%s", a->fail.reason->data);
             }
             continue;
         }

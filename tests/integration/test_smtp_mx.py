@@ -50,6 +50,8 @@ def test_second_mx_used_when_the_first_is_down(env):
     msg = Message(inst, "sender@example.org", [f"user@{ZONE}"], body=["via MX"])
     assert deliver(msg, transport="smtp", nexthop=ZONE)["status"] == "0"
     server.wait_messages(1)
+    inst.wait_log(rf"postfix/smtp\[\d+\]: connect to mx1\.{ZONE}\[[\d.]+\]:{env['port']}: "
+                  r"Connection refused\n")
     inst.wait_log(rf"to=<user@{ZONE}>, relay=mx2\.{ZONE}\[{env['up']}\]:{env['port']}, "
                   r".*status=sent")
     assert msg.record_types() == ["D"]
