@@ -18,6 +18,10 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "mail_params.h"
 #include "mem.h"
@@ -170,6 +174,17 @@ static maps_t *open_optional(const char *title, const char *value)
     return *value ? maps_open(title, value, MAP_FLAG_FOLD) : NULL;
 }
 
+static int address_preference(const char *value)
+{
+    if (strcasecmp(value, "ipv4") == 0)
+        return AF_INET;
+    if (strcasecmp(value, "ipv6") == 0)
+        return AF_INET6;
+    if (strcasecmp(value, "any") != 0)
+        msg_fatal("bad address preference value: %s", value);
+    return 0;
+}
+
 /* The lmtp_* or smtp_* family, as the program name says. */
 static void configure(int lmtp)
 {
@@ -198,6 +213,8 @@ static void configure(int lmtp)
     c->mx_session_limit = PICK(mx_session_limit);
     c->line_length_limit = PICK(line_length_limit);
     c->skip_5xx_greeting = PICK(skip_5xx_greeting);
+    c->randomize_addresses = PICK(randomize_addresses);
+    c->address_preference = address_preference(PICK(address_preference));
     c->never_send_ehlo = lmtp ? 0 : var_smtp_never_send_ehlo;
     c->discard_keywords = argv_split(lmtp ? var_lmtp_discard_lhlo_keywords
                                      : var_smtp_discard_ehlo_keywords, ARGV_LIST_DELIMITERS);
@@ -217,6 +234,7 @@ static int program_is_lmtp;
 static void smtp_pre_init(const server_ctx *ctx)
 {
     (void) ctx;
+    srandom((unsigned) time(NULL) ^ (unsigned) getpid());
     configure(program_is_lmtp);
 }
 

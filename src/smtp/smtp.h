@@ -67,6 +67,8 @@ typedef struct smtp_config {
     int     mx_session_limit;
     int     line_length_limit;
     int     skip_5xx_greeting;
+    int     randomize_addresses;
+    int     address_preference;         /* AF_INET, AF_INET6, or 0 for any */
     int     never_send_ehlo;
     argv_t *discard_keywords;
     maps_t *generic_maps;               /* NULL when not configured */

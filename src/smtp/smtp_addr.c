@@ -9,7 +9,10 @@
  *
  * The default port is smtp_tcp_port / lmtp_tcp_port. Addresses come from
  * smtp_host_lookup (dns, native) limited to inet_protocols, at most
- * smtp_mx_address_limit in all. A best MX host that is this host
+ * smtp_mx_address_limit in all. With smtp_randomize_addresses, MX hosts of
+ * equal preference and the addresses of one host are shuffled; with
+ * smtp_address_preference ipv4 or ipv6, that family goes first among the
+ * addresses of one host. A best MX host that is this host
  * (myhostname) means the mail would loop: "mail for X loops back to
  * myself"; less preferred MX hosts than this one are not tried.
  */
@@ -102,6 +105,58 @@ static void lookup_failure(smtp_failure *fail, int status, const strbuf *why)
                      "Host or domain name not found. %s", why->data);
 }
 
+/* Fisher-Yates over items [from, to) of `size` bytes each. */
+static void shuffle(void *items, size_t size, size_t from, size_t to)
+{
+    unsigned char *base = items;
+    unsigned char tmp[sizeof(dns_addr) > sizeof(dns_mx) ? sizeof(dns_addr) : sizeof(dns_mx)];
+
+    for (size_t i = to; i > from + 1; i--) {
+        size_t  j = from + (size_t) random() % (i - from);
+
+        memcpy(tmp, base + (i - 1) * size, size);
+        memmove(base + (i - 1) * size, base + j * size, size);
+        memcpy(base + j * size, tmp, size);
+    }
+}
+
+/* The preferred family first, order otherwise kept. */
+static void prefer_family(dns_addr_list *addrs, int family)
+{
+    size_t  next = 0;
+
+    for (size_t i = 0; i < addrs->count; i++) {
+        if (addrs->items[i].sa.ss_family == family) {
+            dns_addr keep = addrs->items[i];
+
+            memmove(&addrs->items[next + 1], &addrs->items[next], (i - next) * sizeof(dns_addr));
+            addrs->items[next++] = keep;
+        }
+    }
+}
+
+static void order_addresses(dns_addr_list *addrs)
+{
+    if (smtp_cfg.randomize_addresses && addrs->count > 1)
+        shuffle(addrs->items, sizeof(dns_addr), 0, addrs->count);
+    if (smtp_cfg.address_preference)
+        prefer_family(addrs, smtp_cfg.address_preference);
+}
+
+static void randomize_mx(dns_mx_list *mx)
+{
+    size_t  start = 0;
+
+    if (!smtp_cfg.randomize_addresses)
+        return;
+    for (size_t i = 1; i <= mx->count; i++) {
+        if (i == mx->count || mx->items[i].preference != mx->items[start].preference) {
+            shuffle(mx->items, sizeof(dns_mx), start, i);
+            start = i;
+        }
+    }
+}
+
 /* Adds the addresses of one host; its DNS status. */
 static int add_host(smtp_server_list *list, const char *host, int port, size_t limit,
                     smtp_failure *fail)
@@ -113,6 +168,7 @@ static int add_host(smtp_server_list *list, const char *host, int port, size_t l
 
     if (status != DNS_ROUTE_OK)
         lookup_failure(fail, status, why);
+    order_addresses(addrs);
     for (size_t i = 0; i < addrs->count && (limit == 0 || list->count < limit); i++)
         add_server(list, host, &addrs->items[i], NULL, port);
     dns_addr_list_free(addrs);
@@ -143,6 +199,7 @@ static int add_mx_hosts(smtp_server_list *list, const char *domain, int port,
         smtp_failure_set(fail, "5.4.6", "mail for %s loops back to myself", domain);
         status = DNS_ROUTE_INVALID;
     } else {
+        randomize_mx(mx);
         for (size_t i = 0; i < mx->count && (limit == 0 || list->count < limit); i++) {
             int     one;
 
