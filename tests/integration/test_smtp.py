@@ -45,6 +45,7 @@ def env(module_instance_factory):
             "smtpshort unix  -       -       y       -       -       smtp\n"
             "  -o smtp_mail_timeout=3s -o smtp_rcpt_timeout=3s -o smtp_helo_timeout=3s\n"
             "  -o smtp_data_done_timeout=2s\n"
+            "smtpreuse unix  -       -       y       -       1       smtp\n"
             "smtpfb    unix  -       -       y       -       -       smtp\n"
             f"  -o smtp_fallback_relay=[127.0.0.1]:{good.port}\n"
             "smtpgen   unix  -       -       y       -       -       smtp\n"
@@ -282,8 +283,9 @@ def test_connection_is_reused_for_the_next_message(env):
         inst.mark_log()
         first = Message(inst, "sender@example.org", ["r1@remote.example"])
         second = Message(inst, "sender@example.org", ["r2@remote.example"])
-        assert deliver(first, transport="smtp", nexthop=hop(server))["status"] == "0"
-        assert deliver(second, transport="smtp", nexthop=hop(server))["status"] == "0"
+        # one process (maxproc 1), so the second request meets the cached session
+        assert deliver(first, transport="smtpreuse", nexthop=hop(server))["status"] == "0"
+        assert deliver(second, transport="smtpreuse", nexthop=hop(server))["status"] == "0"
         assert server.connections == 1
         assert len(server.sessions[0].messages) == 2
         inst.wait_log(rf"{second.queue_id}: to=<r2@remote\.example>, "
