@@ -89,17 +89,17 @@ static void append_delays(strbuf *line, const delivery *d)
     }
 }
 
-static void log_outcome(const delivery *d, size_t i, const char *relay, const char *dsn,
-                        const char *status, const char *reason)
+static void log_line(const delivery *d, const char *to, const char *orig_to,
+                     const char *relay, const char *dsn, const char *status,
+                     const char *reason)
 {
-    const deliver_recipient *rcpt = &d->req->rcpt[i];
     strbuf *line = strbuf_new(256);
 
     strbuf_printf(line, "%s: ", d->req->log_ident[0] ? d->req->log_ident : d->req->queue_id);
-    log_address(line, "to", rcpt->address, strlen(rcpt->address));
-    if (rcpt->orig_rcpt[0] && strcmp(rcpt->orig_rcpt, rcpt->address) != 0) {
+    log_address(line, "to", to, strlen(to));
+    if (orig_to[0] && strcmp(orig_to, to) != 0) {
         strbuf_append_str(line, ", ");
-        log_address(line, "orig_to", rcpt->orig_rcpt, strlen(rcpt->orig_rcpt));
+        log_address(line, "orig_to", orig_to, strlen(orig_to));
     }
     strbuf_append_str(line, ", relay=");
     sanitize_printable(line, relay, strlen(relay));
@@ -112,14 +112,22 @@ static void log_outcome(const delivery *d, size_t i, const char *relay, const ch
     strbuf_free(line);
 }
 
-static int record_outcome(const delivery *d, size_t i, const char *log_queue,
-                          const char *dsn, const char *action, const char *reason,
-                          const delivery_detail *detail)
+static void log_outcome(const delivery *d, size_t i, const char *relay, const char *dsn,
+                        const char *status, const char *reason)
+{
+    const deliver_recipient *rcpt = &d->req->rcpt[i];
+
+    log_line(d, rcpt->address, rcpt->orig_rcpt, relay, dsn, status, reason);
+}
+
+static int record_for(const delivery *d, size_t i, const char *address, const char *log_queue,
+                      const char *dsn, const char *action, const char *reason,
+                      const delivery_detail *detail)
 {
     const deliver_recipient *rcpt = &d->req->rcpt[i];
     strbuf *why = strbuf_new(64);
     dsn_outcome outcome = {
-        .recipient = rcpt->address,.orig_rcpt = rcpt->orig_rcpt,
+        .recipient = (char *) address,.orig_rcpt = rcpt->orig_rcpt,
         .dsn_orcpt = rcpt->dsn_orcpt,.dsn_notify = rcpt->dsn_notify,
         .offset = rcpt->offset,.status = (char *) dsn,.action = (char *) action,
         .reason = (char *) reason,
@@ -134,6 +142,13 @@ static int record_outcome(const delivery *d, size_t i, const char *log_queue,
         msg_warn("%s: cannot record delivery status: %s", d->req->queue_id, why->data);
     strbuf_free(why);
     return rc;
+}
+
+static int record_outcome(const delivery *d, size_t i, const char *log_queue,
+                          const char *dsn, const char *action, const char *reason,
+                          const delivery_detail *detail)
+{
+    return record_for(d, i, d->req->rcpt[i].address, log_queue, dsn, action, reason, detail);
 }
 
 static int mark_done(delivery *d, size_t i)
@@ -180,6 +195,52 @@ void delivery_bounced(delivery *d, size_t i, const char *relay, const char *dsn,
         return;
     }
     log_outcome(d, i, relay, dsn, "bounced", reason);
+}
+
+/* The original address a member was expanded from, for orig_to=. */
+static const char *member_origin(const delivery *d, size_t i)
+{
+    const deliver_recipient *rcpt = &d->req->rcpt[i];
+
+    return rcpt->orig_rcpt[0] ? rcpt->orig_rcpt : rcpt->address;
+}
+
+int delivery_member_sent(delivery *d, size_t i, const char *address, const char *relay,
+                         const char *dsn, const char *reason, const char *action)
+{
+    const deliver_recipient *rcpt = &d->req->rcpt[i];
+
+    if (((rcpt->dsn_notify & DSN_NOTIFY_SUCCESS) || (d->req->flags & DELIVER_FLAG_RECORD))
+        && record_for(d, i, address, QUEUE_TRACE, dsn, action, reason, NULL) < 0)
+        return -1;
+    log_line(d, address, member_origin(d, i), relay, dsn, "sent", reason);
+    return 0;
+}
+
+int delivery_member_bounced(delivery *d, size_t i, const char *address, const char *relay,
+                            const char *dsn, const char *reason)
+{
+    if (record_for(d, i, address, QUEUE_BOUNCE, dsn, "failed", reason, NULL) < 0)
+        return -1;
+    log_line(d, address, member_origin(d, i), relay, dsn, "bounced", reason);
+    return 0;
+}
+
+void delivery_member_deferred(delivery *d, size_t i, const char *address, const char *relay,
+                              const char *dsn, const char *reason)
+{
+    d->deferred = 1;
+    log_line(d, address, member_origin(d, i), relay, dsn, "deferred", reason);
+    record_for(d, i, d->req->rcpt[i].address, QUEUE_DEFER, dsn, "delayed", reason, NULL);
+}
+
+int delivery_done(delivery *d, size_t i)
+{
+    if (mark_done(d, i) < 0) {
+        delivery_deferred(d, i, "none", "4.3.0", "cannot update queue file", NULL);
+        return -1;
+    }
+    return 0;
 }
 
 int delivery_finish(delivery *d, stream *client, int site_failure, const char *dsn,

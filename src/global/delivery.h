@@ -24,6 +24,18 @@
  * is lost). delivery_finish() fsyncs the queue file when records were
  * marked, then tells qmgr DELIVER_STAT_OK or DELIVER_STAT_DEFER.
  *
+ * Expansions (local(8): aliases, .forward, :include:): one recipient of the
+ * request may turn into several deliveries. delivery_member_sent() and
+ * delivery_member_bounced() log the outcome for `address` with
+ * to=<address>, orig_to=<the request recipient's original address> and
+ * record it in trace/ or bounce/ under that address (-1: it could not be
+ * recorded; the caller defers the recipient). delivery_member_deferred()
+ * logs likewise and records the request recipient in defer/. None of them
+ * marks the request recipient done: when all its members are finished,
+ * delivery_done() marks it quietly (on failure it defers the recipient
+ * itself and returns -1). A deferred member leaves the request recipient
+ * for a later attempt, which delivers to every member again.
+ *
  * `detail` (optional) adds what DSN reports: the remote MTA and its reply.
  * delivery_format_delay() renders seconds as Postfix logs them (two
  * significant digits, at most two decimals: 0.05, 1.2, 12, 318).
@@ -61,6 +73,13 @@ void    delivery_deferred(delivery *d, size_t rcpt, const char *relay, const cha
                           const char *reason, const delivery_detail *detail);
 void    delivery_bounced(delivery *d, size_t rcpt, const char *relay, const char *dsn,
                          const char *reason, const delivery_detail *detail);
+int     delivery_member_sent(delivery *d, size_t rcpt, const char *address, const char *relay,
+                             const char *dsn, const char *reason, const char *action);
+int     delivery_member_bounced(delivery *d, size_t rcpt, const char *address,
+                                const char *relay, const char *dsn, const char *reason);
+void    delivery_member_deferred(delivery *d, size_t rcpt, const char *address,
+                                 const char *relay, const char *dsn, const char *reason);
+int     delivery_done(delivery *d, size_t rcpt);
 int     delivery_finish(delivery *d, stream *client, int site_failure, const char *dsn,
                         const char *reason);
 void    delivery_format_delay(strbuf *out, double seconds);

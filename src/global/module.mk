@@ -1,4 +1,4 @@
 # src/global: mail knowledge built on src/util.
 LIBRARIES += global
 global_SRCS := $(wildcard src/global/*.c)
-global_LDLIBS :=
+global_LDLIBS := -lresolv
