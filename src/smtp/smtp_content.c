@@ -282,7 +282,7 @@ int smtp_send_content(smtp_session *session, delivery *d, strbuf *why)
         strbuf_set(why, "error reading message: queue file damaged");
         rc = -1;
     }
-    if (rc == 0 && (stream_flush(c.out) < 0 || stream_status(c.out)))
+    if (rc == 0 && stream_status(c.out))
         rc = -1;
     strbuf_free(data);
     strbuf_free(line);
