@@ -157,7 +157,6 @@ static int mark_done(delivery *d, size_t i)
         msg_warn("%s: cannot update queue file %s: %m", d->req->queue_id, d->qf->path->data);
         return -1;
     }
-    d->marked++;
     return 0;
 }
 
@@ -249,10 +248,6 @@ int delivery_finish(delivery *d, stream *client, int site_failure, const char *d
     int     status = d->deferred ? DELIVER_STAT_DEFER : DELIVER_STAT_OK;
     int     rc;
 
-    if (d->marked && fsync(d->qf->stream->fd) < 0) {
-        msg_warn("%s: fsync %s: %m", d->req->queue_id, d->qf->path->data);
-        status = DELIVER_STAT_DEFER;
-    }
     rc = deliver_request_reply(client, status, site_failure, dsn, reason);
     queue_file_close(d->qf);
     deliver_request_free(d->req);

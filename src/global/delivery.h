@@ -21,8 +21,9 @@
  * recipient (sent or bounced) marks its record done in the queue file. If a
  * bounce cannot be recorded, or a done mark cannot be written, the
  * recipient is deferred instead (a later retry may deliver twice; nothing
- * is lost). delivery_finish() fsyncs the queue file when records were
- * marked, then tells qmgr DELIVER_STAT_OK or DELIVER_STAT_DEFER.
+ * is lost). Marks are not fsync'd (docs/queue-file.md: a lost mark costs a
+ * duplicate, never a message). delivery_finish() tells qmgr
+ * DELIVER_STAT_OK or DELIVER_STAT_DEFER.
  *
  * Expansions (local(8): aliases, .forward, :include:): one recipient of the
  * request may turn into several deliveries. delivery_member_sent() and
@@ -62,7 +63,6 @@ typedef struct delivery {
     queue_file *qf;
     struct timeval conn_done;           /* zero until delivery_connected() */
     int     deferred;                   /* some recipient was deferred */
-    int     marked;                     /* records marked done since the last fsync */
 } delivery;
 
 delivery *delivery_start(stream *client);

@@ -133,12 +133,16 @@ static int append_mbox(local_ctx *ctx, const local_level *level, const char *add
     return rc;
 }
 
-/* mkdir -p as the current effective user. */
+/* mkdir -p as the current effective user (one stat when the directory exists). */
 static int make_dirs(const char *path, strbuf *why)
 {
-    strbuf *part = strbuf_new(64);
+    strbuf *part;
+    struct stat st;
     int     rc = 0;
 
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    part = strbuf_new(64);
     for (const char *p = path; rc == 0 && *p; p++) {
         strbuf_append_char(part, *p);
         if ((p[1] == '/' || p[1] == 0) && part->len > 1

@@ -8,8 +8,8 @@
  * rejected. It goes through delivery.c, so the log line ("ID: to=<...>,
  * relay=none, delay=..., dsn=..., status=deferred (...)"), the status log
  * record and the done mark are exactly what an agent produces. Deferring
- * sets message->deferred. The queue file is opened for the marks and
- * fsynced when a record was marked. A bounce that cannot be recorded
+ * sets message->deferred. The queue file is opened for the marks (not
+ * fsync'd, as an agent's: docs/queue-file.md). A bounce that cannot be recorded
  * becomes a deferral (delivery.c), so nothing is lost.
  */
 #include <fcntl.h>
@@ -81,11 +81,8 @@ void qmgr_outcome(qmgr_message *message, const qmgr_rcpt *rcpt, size_t count,
     }
     if (d.deferred)
         message->deferred = 1;
-    if (d.qf) {
-        if (d.marked && fsync(d.qf->stream->fd) < 0)
-            msg_warn("%s: fsync %s: %m", message->id, d.qf->path->data);
+    if (d.qf)
         queue_file_close(d.qf);
-    }
     free(req.rcpt);
     strbuf_free(why);
 }
