@@ -57,7 +57,11 @@
  *
  * server_event_base() is the libevent loop the skeleton runs: multi and
  * trigger servers add their own events and timers to it (from post_init
- * on). Callbacks must not block for long.
+ * on). Callbacks must not block for long. The loop has
+ * SERVER_EVENT_PRIORITIES priorities; events run at the middle one unless
+ * given SERVER_PRIORITY_BACKGROUND (event_priority_set), which runs only
+ * when no other event is ready: qmgr takes new mail in that way, so
+ * answering delivery agents always comes first.
  *
  * Errors: bad options, configuration or privilege problems are fatal
  * (logged, exit 1), so master throttles a service that cannot start.
@@ -108,6 +112,9 @@ void    multi_server_main(int argc, char **argv, const server_spec *spec)
     __attribute__((noreturn));
 void    trigger_server_main(int argc, char **argv, const server_spec *spec)
     __attribute__((noreturn));
+
+#define SERVER_EVENT_PRIORITIES     3
+#define SERVER_PRIORITY_BACKGROUND  2
 
 struct event_base *server_event_base(void);
 void    server_exit_when_idle(void);

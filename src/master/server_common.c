@@ -364,7 +364,8 @@ void server_start(int argc, char **argv, const server_spec *spec, int (*is_idle)
     argv_free(overrides);
     open_logging(var_syslog_name);
     check_listeners();
-    if ((event_base = event_base_new()) == NULL)
+    if ((event_base = event_base_new()) == NULL
+        || event_base_priority_init(event_base, SERVER_EVENT_PRIORITIES) < 0)
         msg_fatal("cannot create an event loop");
     if (spec->pre_init)
         spec->pre_init(&server_context);

@@ -18,7 +18,10 @@
  * to incoming/.
  *
  * Feeding is spread over event loop turns (QMGR_FEED_BATCH messages at a
- * time), alternating between incoming/ and deferred/ so neither starves.
+ * time), alternating between incoming/ and deferred/ so neither starves,
+ * and runs at the skeleton's background priority: only when no delivery
+ * agent or trigger is waiting, so a flood of new mail cannot hold up the
+ * deliveries that empty the queue.
  * A directory is listed once; triggers that arrive while a listing is
  * being worked through ask for one more listing after it.
  */
@@ -33,7 +36,7 @@
 #include "queue_scan.h"
 #include "server.h"
 
-#define QMGR_FEED_BATCH  50
+#define QMGR_FEED_BATCH  5
 
 typedef struct qmgr_scan {
     const char *queue_name;
@@ -198,6 +201,7 @@ static void qmgr_post_init(const server_ctx *ctx)
     qmgr_message_recover();
     qmgr_sched_init();
     feed_event = event_new(server_event_base(), -1, 0, feed, NULL);
+    event_priority_set(feed_event, SERVER_PRIORITY_BACKGROUND);
     deferred_timer = evtimer_new(server_event_base(), deferred_run, NULL);
     scan_request(&incoming_scan, 0);
     deferred_run(-1, 0, NULL);
