@@ -144,6 +144,7 @@ typedef struct cleanup_state {
     htable *dups;                       /* duplicate filter */
     strbuf *first_rcpt;                 /* for log lines: to=<...> */
     argv_t *bcc_lookups;                /* recipient_bcc_maps results */
+    htable *canonical;                  /* "rule\taddress" -> canonical form, this message */
     strbuf *resolved_address;           /* the last address resolved ... */
     int     resolved_local;             /* ... and whether its domain is ours */
     int     adding_bcc;                 /* BCC recipients trigger no BCC lookups */

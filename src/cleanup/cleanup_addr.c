@@ -56,17 +56,32 @@ static int defer(cleanup_state *state, const char *reason)
     return -1;
 }
 
-/* trivial-rewrite's canonical form of `address` in context `rule`. */
+/*
+ * trivial-rewrite's canonical form of `address` in context `rule`. Answers
+ * are remembered for the message: the envelope's addresses usually come
+ * back in From:/To:, and each one would cost a round trip.
+ */
 static int canonicalize(cleanup_state *state, const char *rule, const char *address,
                         strbuf *result)
 {
+    strbuf *key;
+    const char *known;
+
     if (state->errs & CLEANUP_STAT_DEFER)
         return -1;                      /* the message waits anyway: no more retries */
-    if (cleanup_svc.rewrite(rule, address, result) < 0) {
+    key = strbuf_new(64);
+    strbuf_printf(key, "%s\t%s", rule, address);
+    if ((known = htable_get(state->canonical, key->data)) != NULL) {
+        strbuf_set(result, known);
+    } else if (cleanup_svc.rewrite(rule, address, result) < 0) {
         msg_warn("%s: address rewriting failed for %s -- message not accepted, try again later",
                  state->queue_id, address);
+        strbuf_free(key);
         return defer(state, TEMP_REASON);
+    } else {
+        htable_put(state->canonical, key->data, xstrdup(result->data), free);
     }
+    strbuf_free(key);
     return 0;
 }
 

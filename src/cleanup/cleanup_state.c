@@ -31,6 +31,7 @@ cleanup_state *cleanup_state_new(int flags)
     state->dups = htable_new(64);
     state->first_rcpt = strbuf_new(64);
     state->bcc_lookups = argv_new(4);
+    state->canonical = htable_new(8);
     state->resolved_address = strbuf_new(64);
     state->content = cleanup_content_new();
     state->redirect = strbuf_new(16);
@@ -60,6 +61,7 @@ void    cleanup_state_free(cleanup_state *state)
     htable_free(state->dups, NULL);
     strbuf_free(state->first_rcpt);
     argv_free(state->bcc_lookups);
+    htable_free(state->canonical, free);
     strbuf_free(state->resolved_address);
     cleanup_content_free(state->content);
     strbuf_free(state->redirect);

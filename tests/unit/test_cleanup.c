@@ -411,6 +411,30 @@ static void test_rewrite_service_failure_defers(void **unused)
     assert_int_equal(dir_count("incoming"), 0);
 }
 
+static void test_same_address_rewritten_once_per_message(void **unused)
+{
+    test_msg m;
+    test_result r;
+    queue_envelope env;
+    stream *s;
+    char   *content;
+
+    (void) unused;
+    cleanup_test_setup();
+    msg_simple(&m, LOCAL_FLAGS, "alice", "bob", "From: alice\nTo: bob, carol\n\nbody");
+    run_cleanup(&m, &r);
+    assert_int_equal(r.status, 0);
+    /* alice, bob (envelope), then only carol is new in the headers. */
+    assert_int_equal(fake_rewrite_calls, 3);
+    s = read_queue_file("incoming", r.queue_id, &env);
+    content = queue_content(s, &env);
+    assert_non_null(strstr(content, "From: alice@example.test\n"));
+    assert_non_null(strstr(content, "To: bob@example.test, carol@example.test\n"));
+    free(content);
+    queue_envelope_free(&env);
+    stream_close(s);
+}
+
 static void test_cleanup_stat_and_flags(void **unused)
 {
     test_msg m;
@@ -489,6 +513,7 @@ int     main(void)
         cmocka_unit_test(test_protocol_errors_are_answered),
         cmocka_unit_test(test_lost_client_leaves_no_file),
         cmocka_unit_test(test_rewrite_service_failure_defers),
+        cmocka_unit_test(test_same_address_rewritten_once_per_message),
         cmocka_unit_test(test_cleanup_stat_and_flags),
         cmocka_unit_test(test_duplicate_and_empty_recipients),
     };
