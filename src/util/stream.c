@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -42,11 +43,23 @@ static ssize_t plain_read(int fd, void *buf, size_t len, int timeout, void *cont
     return n;
 }
 
+/*
+ * A socket is first written without waiting (MSG_DONTWAIT): it nearly
+ * always has room, and the poll() that guards the timeout is then saved.
+ * Only when it is full, or for pipes and files, does the write wait.
+ */
 static ssize_t plain_write(int fd, void *buf, size_t len, int timeout, void *context)
 {
     ssize_t n;
 
     (void) context;
+    if (timeout > 0) {
+        do {
+            n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTSOCK))
+            return n;
+    }
     if (fd_wait(fd, POLLOUT, timeout) < 0)
         return -1;
     do {
