@@ -311,6 +311,11 @@ METRICS = [("accepted", "accepted msg/s", "{:.0f}"), ("end_to_end", "end-to-end 
            ("cpu_per_1000", "CPU s / 1000 msgs", "{:.2f}")]
 
 
+# bench/results.md keeps what follows this heading (the record of the
+# performance work, written by hand) when the tables are regenerated.
+NOTES_HEADING = "## Performance work"
+
+
 def machine_description():
     cpu = "unknown CPU"
     for line in open("/proc/cpuinfo"):
@@ -350,7 +355,9 @@ def report(results, args, mtas):
         lines.append("")
     text = "\n".join(lines)
     print(text)
-    (REPO / "bench" / "results.md").write_text(text)
+    results = REPO / "bench" / "results.md"
+    kept = results.read_text().partition(NOTES_HEADING)[2] if results.exists() else ""
+    results.write_text(text + ("\n" + NOTES_HEADING + kept if kept else ""))
 
 
 def main():
