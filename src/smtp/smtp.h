@@ -165,6 +165,7 @@ enum tls_action smtp_tls_decide(const smtp_session *session, const smtp_tls_plan
                                 smtp_failure *fail);
 int     smtp_tls_start(smtp_session *session, const smtp_tls_plan *plan, smtp_failure *fail,
                        int *retry_plain);
+int     smtp_tls_wrap(smtp_session *session, const smtp_tls_plan *plan, smtp_failure *fail);
 void    smtp_tls_end(smtp_session *session, int graceful);
 
 /* smtp_sasl.c */

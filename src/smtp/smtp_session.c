@@ -1,8 +1,9 @@
 /*
  * smtp_session - one connection to a server: connect, greeting, EHLO (or
  * HELO, or LMTP's LHLO), STARTTLS and EHLO again as the destination's TLS
- * plan says (smtp_tls.c), AUTH (smtp_sasl.c), the features the server
- * offers, commands and replies, and the connection cache.
+ * plan says (smtp_tls.c; in wrapper mode TLS starts before the greeting),
+ * AUTH (smtp_sasl.c), the features the server offers, commands and
+ * replies, and the connection cache.
  *
  * At level may a failed TLS handshake leaves the connection in an unknown
  * state: the server is tried once more in plaintext on a new connection
@@ -270,6 +271,8 @@ static int secure(smtp_session *session, const smtp_tls_plan *tls, smtp_failure 
 {
     int     permanent = 0;
 
+    if (session->tls)
+        return 0;
     switch (smtp_tls_decide(session, tls, fail)) {
     case TLS_ACTION_PLAINTEXT:
         return 0;
@@ -327,8 +330,8 @@ static smtp_session *open_once(const char *dest, const smtp_server *server,
     session->dest = xstrdup(dest);
     session->created = time(NULL);
     format_names(session, server);
-    if (say_hello(session, fail, permanent) < 0 || secure(session, tls, fail, retry_plain) < 0
-        || smtp_sasl_login(session, fail) < 0) {
+    if (smtp_tls_wrap(session, tls, fail) < 0 || say_hello(session, fail, permanent) < 0
+        || secure(session, tls, fail, retry_plain) < 0 || smtp_sasl_login(session, fail) < 0) {
         strbuf_set(fail->relay, session->namaddr);
         smtp_session_close(session, !stream_status(session->stream));
         return NULL;

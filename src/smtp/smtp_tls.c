@@ -39,6 +39,12 @@
  * unless SASL credentials exist for it (as Postfix). The session's stream
  * is unusable after -1.
  *
+ * smtp_tls_wrap() starts TLS at once after connecting when
+ * smtp_tls_wrappermode = yes (SMTPS, port 465): 0 when not in wrapper mode
+ * or TLS is up; -1 with the failure as for smtp_tls_start(). Wrapper mode
+ * needs level encrypt or stronger: below that smtp_tls_plan_find() defers
+ * the mail ("client TLS configuration problem") after a warning, as Postfix.
+ *
  * smtp_tls_end() ends TLS on a session (close_notify when graceful).
  *
  * No client TLS session cache: smtp_tls_session_cache_database waits for
@@ -189,6 +195,11 @@ int smtp_tls_plan_find(const char *dest, smtp_tls_plan *plan, smtp_failure *fail
             return config_problem(fail);
         plan->level = tls_level_effective(plan->level, 0);
     }
+    if (PICK(tls_wrappermode) && !tls_level_mandatory(plan->level)) {
+        msg_warn("%s_tls_wrappermode requires \"%s_tls_security_level = encrypt\" "
+                 "(or stronger)", FAMILY, FAMILY);
+        return config_problem(fail);
+    }
     return 0;
 }
 
@@ -240,6 +251,19 @@ int smtp_tls_start(smtp_session *session, const smtp_tls_plan *plan, smtp_failur
         *retry_plain = !smtp_sasl_has_credentials(session);
     tls_session_info_free(info);
     return -1;
+}
+
+int smtp_tls_wrap(smtp_session *session, const smtp_tls_plan *plan, smtp_failure *fail)
+{
+    int     retry_plain;
+
+    if (!PICK(tls_wrappermode))
+        return 0;
+    if (client_ctx == NULL) {
+        smtp_failure_set(fail, "4.7.5", "TLS is required, but our TLS engine is unavailable");
+        return -1;
+    }
+    return smtp_tls_start(session, plan, fail, &retry_plain);
 }
 
 void smtp_tls_end(smtp_session *session, int graceful)

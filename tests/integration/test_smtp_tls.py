@@ -40,7 +40,8 @@ def env(module_instance_factory):
         f"smtpd_tls_CAfile = {ca.cert}\n"
         "tls_server_sni_maps = hash:$config_directory/sni\n"),
         listeners={"tls": "", "plain": "-o smtpd_tls_security_level=none",
-                   "ccert": "-o smtpd_tls_ask_ccert=yes"})
+                   "ccert": "-o smtpd_tls_ask_ccert=yes",
+                   "wrapper": "-o smtpd_tls_wrappermode=yes"})
     (debian.config / "sni").write_text(f"sni.example.test {sni_key} {sni_cert}\n")
     debian.postmap("-F", f"hash:{debian.config}/sni")
     debian.start()
@@ -76,6 +77,8 @@ def env(module_instance_factory):
             service("tlsdaneonly", "smtp_tls_security_level=dane-only"),
             service("tlsprotocols", "smtp_tls_security_level=encrypt",
                     "smtp_tls_mandatory_protocols=TLSv1.2"),
+            service("tlswrapper", "smtp_tls_security_level=encrypt", "smtp_tls_wrappermode=yes"),
+            service("tlswrapmay", "smtp_tls_security_level=may", "smtp_tls_wrappermode=yes"),
         ])
     inst = module_instance_factory("smtptls", main_cf={
         "smtp_helo_name": "postern.example.test",
@@ -326,6 +329,23 @@ def test_dane_without_dnssec_is_may_and_dane_only_defers(env):
                   r"disabled")
     inst.wait_log(rf"{msg.queue_id}: .*dsn=4\.7\.5, status=deferred "
                   r"\(client TLS configuration problem\)")
+
+
+def test_wrapper_mode_for_smtps(env):
+    inst, debian = env["inst"], env["debian"]
+    port = env["ports"]["wrapper"]
+    inst.mark_log()
+    msg = send(env, "tlswrapper", hop(env, "wrapper"), "wrapper-mode")
+    inst.wait_log(rf"Trusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:{port}: "
+                  rf"{TLS_DETAILS}")
+    inst.wait_log(rf"{msg.queue_id}: .*status=sent")
+    assert "with ESMTPS id" in debian.wait_message("wrapper-mode")
+    # wrapper mode needs a mandatory level
+    msg = send(env, "tlswrapmay", hop(env, "wrapper"), "wrapper-may")
+    inst.wait_log(r"warning: smtp_tls_wrappermode requires \"smtp_tls_security_level = "
+                  r"encrypt\" \(or stronger\)")
+    inst.wait_log(rf"{msg.queue_id}: to=<box@recv\.example\.test>, relay=none, .*dsn=4\.7\.5, "
+                  r"status=deferred \(client TLS configuration problem\)")
 
 
 def test_relayhost_verify_whole_chain(make_instance, env):
