@@ -56,14 +56,17 @@ def env(module_instance_factory):
                        "  -o lmtp_tls_security_level=verify -o lmtp_tls_loglevel=1\n"
                        f"  -o lmtp_tls_CAfile={ca.cert}\n"
                        "lmtpenc unix - - y - - lmtp\n  -o lmtp_tls_security_level=encrypt\n")
-    inst = module_instance_factory("lmtp", main_cf={"mydestination": "mx.example.test"},
+    port = free_port()
+    transports = root / "transport"
+    transports.write_text(f"lmtp.example.test lmtp:inet:127.0.0.1:{port}\n")
+    inst = module_instance_factory("lmtp", main_cf={"mydestination": "mx.example.test",
+                                                    "transport_maps": f"texthash:{transports}"},
                                    master_cf_edit=master_edit)
     inst.start()
     os.chmod(root, 0o755)
     os.chmod(root / "mail", 0o1777)
     users = "".join(f"{u}::65534:65534::{root}/mail/{u}::\n" for u in ("bob", "alice"))
     (root / "users").write_text(users)
-    port = free_port()
     socket_path = inst.queue_dir / "private" / "dovecot-lmtp"
     (root / "dovecot.conf").write_text(DOVECOT_CONF.format(root=root, port=port,
                                                            socket=socket_path, cert=cert,
@@ -100,6 +103,19 @@ def test_lmtp_delivery_into_dovecot_per_recipient_replies(env):
     assert msg.record_types() == ["D", "D", "D"]
     assert any("into dovecot" in m for m in maildir_messages(env, "bob"))
     assert any("into dovecot" in m for m in maildir_messages(env, "alice"))
+
+
+def test_lmtp_through_the_whole_chain(env):
+    """sendmail -> pickup -> cleanup -> qmgr -> lmtp (transport_maps) -> Dovecot."""
+    inst = env["inst"]
+    inst.mark_log()
+    inst.command("sendmail", "-f", "sender@example.org", "alice@lmtp.example.test",
+                 input="Subject: lmtp chain\n\nlmtp-whole-chain\n")
+    inst.wait_log(rf"postfix/lmtp\[\d+\]: \w+: to=<alice@lmtp\.example\.test>, "
+                  rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{env['port']}, .*status=sent "
+                  r"\(250 2\.0\.0 <alice@lmtp\.example\.test> \S+ Saved\)", timeout=30)
+    wait_for(lambda: any("lmtp-whole-chain" in m for m in maildir_messages(env, "alice")),
+             what="the message in Dovecot's Maildir")
 
 
 def test_lmtp_over_unix_socket(env):

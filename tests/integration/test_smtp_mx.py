@@ -82,3 +82,19 @@ def test_mx_pointing_at_myself_is_a_loop(env):
     msg = Message(inst, "sender@example.org", [f"user@self.{ZONE}"])
     assert deliver(msg, transport="smtp", nexthop=f"self.{ZONE}")["status"] == "0"
     inst.wait_log(rf"dsn=5\.4\.6, status=bounced \(mail for self\.{ZONE} loops back to myself\)")
+
+
+def test_mx_delivery_through_the_whole_chain(env):
+    """sendmail -> pickup -> cleanup -> qmgr -> smtp: MX lookup, the first MX
+    down, delivered to the second."""
+    inst, server = env["inst"], env["server"]
+    inst.mark_log()
+    before = sum(len(s.messages) for s in server.sessions)
+    inst.command("sendmail", "-f", "sender@example.org", f"chain@{ZONE}",
+                 input="Subject: mx chain\n\nmx-whole-chain\n")
+    inst.wait_log(rf"postfix/smtp\[\d+\]: connect to mx1\.{ZONE}\[[\d.]+\]:{env['port']}: "
+                  r"Connection refused\n", timeout=30)
+    inst.wait_log(rf"postfix/smtp\[\d+\]: \w+: to=<chain@{ZONE}>, relay=mx2\.{ZONE}"
+                  rf"\[{env['up']}\]:{env['port']}, .*status=sent", timeout=30)
+    server.wait_messages(before + 1)
+    assert any(b"mx-whole-chain" in m for s in server.sessions for m in s.messages)
