@@ -203,8 +203,8 @@ def test_encrypt_refuses_stripped_starttls_and_sends_nothing(env):
 def test_may_goes_plaintext_only_when_starttls_is_absent_or_refused(env):
     inst = env["inst"]
     absent = FakeSMTP(ehlo=["PIPELINING"])
-    refused = FakeSMTP(ehlo=["PIPELINING", "STARTTLS"],
-                       replies={"STARTTLS": b"454 4.7.0 TLS not available due to local problem\r\n"})
+    refusal = b"454 4.7.0 TLS not available due to local problem\r\n"
+    refused = FakeSMTP(ehlo=["PIPELINING", "STARTTLS"], replies={"STARTTLS": refusal})
     try:
         for server in (absent, refused):
             inst.mark_log()
