@@ -136,17 +136,22 @@ static int discarded(const char *keyword)
     return 0;
 }
 
-/* "AUTH PLAIN LOGIN", or the old "AUTH=PLAIN LOGIN": the mechanisms. */
+static void add_auth_mechanism(smtp_session *session, const char *name)
+{
+    if (*name && session->auth_mechanisms->len + strlen(name) < SMTP_REPLY_TEXT_MAX)
+        strbuf_append_printf(session->auth_mechanisms, " %s", name);
+}
+
+/* "AUTH PLAIN LOGIN", or the old "AUTH=PLAIN LOGIN": the mechanisms, bounded. */
 static void add_auth_mechanisms(smtp_session *session, const argv_t *words)
 {
     const char *first = words->items[0] + 4;
 
     session->features |= SMTP_FEATURE_AUTH;
-    if (*first == '=' && first[1])
-        strbuf_append_printf(session->auth_mechanisms, " %s", first + 1);
+    if (*first == '=')
+        add_auth_mechanism(session, first + 1);
     for (size_t i = 1; i < words->count; i++)
-        if (session->auth_mechanisms->len + strlen(words->items[i]) < SMTP_REPLY_TEXT_MAX)
-            strbuf_append_printf(session->auth_mechanisms, " %s", words->items[i]);
+        add_auth_mechanism(session, words->items[i]);
 }
 
 static void parse_features(smtp_session *session)
