@@ -77,6 +77,9 @@ def env(module_instance_factory):
             service("tlsdaneonly", "smtp_tls_security_level=dane-only"),
             service("tlsprotocols", "smtp_tls_security_level=encrypt",
                     "smtp_tls_mandatory_protocols=TLSv1.2"),
+            service("tlsciphers", "smtp_tls_security_level=encrypt",
+                    "smtp_tls_mandatory_protocols=TLSv1.2", "smtp_tls_mandatory_ciphers=high",
+                    "smtp_tls_mandatory_exclude_ciphers=AESGCM"),
             service("tlswrapper", "smtp_tls_security_level=encrypt", "smtp_tls_wrappermode=yes"),
             service("tlswrapmay", "smtp_tls_security_level=may", "smtp_tls_wrappermode=yes"),
         ])
@@ -295,13 +298,20 @@ def test_client_certificate_is_presented(env):
                      r"unknown\[127\.0\.0\.1\]: .*client-signature ECDSA", debian.log())
 
 
-def test_mandatory_protocols_are_applied(env):
+def test_mandatory_protocols_and_ciphers_are_applied(env):
     inst = env["inst"]
     inst.mark_log()
     port = env["ports"]["tls"]
     msg = send(env, "tlsprotocols", hop(env, "tls"), "tls12")
-    inst.wait_log(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:{port}: "
-                  r"TLSv1\.2 with cipher")
+    match = inst.wait_log(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                          rf"{port}: TLSv1\.2 with cipher (\S+)")
+    assert "GCM" in match.group(1)
+    inst.wait_log(rf"{msg.queue_id}: .*status=sent")
+    inst.mark_log()
+    msg = send(env, "tlsciphers", hop(env, "tls"), "no-gcm")
+    match = inst.wait_log(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                          rf"{port}: TLSv1\.2 with cipher (\S+)")
+    assert "GCM" not in match.group(1)
     inst.wait_log(rf"{msg.queue_id}: .*status=sent")
 
 
