@@ -7,7 +7,8 @@ them back to the sender's server.
   until the test starts an SMTP sink there;
 - sink.test is an SMTP sink (senders live there, so notifications land
   in it and Python's email package can read them);
-- reject.test is a scripted server that refuses nobody@ with 550 5.1.1.
+- reject.test is a scripted server that refuses nobody@ with 550 5.1.1;
+- later.test goes to a second port where nothing listens at first.
 """
 import email
 import email.policy
@@ -27,7 +28,7 @@ REJECTION = b"550 5.1.1 <nobody@reject.test>: Recipient address rejected: User u
 
 @pytest.fixture(scope="module")
 def inst(module_instance_factory):
-    relay_port = free_port()
+    relay_port, later_port = free_port(), free_port()
     sink = SmtpSink(free_port())
     rejecter = FakeSMTP(replies={"RCPT": lambda line: REJECTION if "nobody@" in line
                                  else b"250 2.1.5 Ok\r\n"})
@@ -35,8 +36,10 @@ def inst(module_instance_factory):
                                    main_cf={"relayhost": f"[127.0.0.1]:{relay_port}"})
     inst.edit_main_cf(transport_maps=transport_map(inst, {
         "sink.test": f"smtp:[127.0.0.1]:{sink.sock.getsockname()[1]}",
-        "reject.test": f"smtp:[127.0.0.1]:{rejecter.port}"}))
-    inst.relay_port, inst.sink, inst.rejecter = relay_port, sink, rejecter
+        "reject.test": f"smtp:[127.0.0.1]:{rejecter.port}",
+        "later.test": f"smtp:[127.0.0.1]:{later_port}"}))
+    inst.relay_port, inst.later_port = relay_port, later_port
+    inst.sink, inst.rejecter = sink, rejecter
     inst.start()
     yield inst
     sink.close()
@@ -166,3 +169,20 @@ def test_null_sender_failure_gives_no_bounce(inst):
     assert len(re.findall(r"postfix/qmgr\[\d+\]: \w+: from=<", log)) == 1
     assert len(inst.sink.messages) == before
     assert queue_listing(inst, "-p") == "Mail queue is empty\n"
+
+
+def test_sendmail_q_retries_deferred_mail(inst):
+    inst.mark_log()
+    qid = submit(inst, "q@sink.test", "someone@later.test", "for sendmail -q")
+    inst.wait_log(rf"{qid}: to=<someone@later\.test>, .*status=deferred")
+    wait_in(inst, "deferred", qid)
+    server = SmtpSink(inst.later_port)
+    try:
+        started = time.monotonic()
+        run([SBIN / "sendmail", "-q"], env={"MAIL_CONFIG": str(inst.config_dir)})
+        inst.wait_log(rf"{qid}: to=<someone@later\.test>, .*status=sent")
+        inst.wait_log(rf"postfix/qmgr\[\d+\]: {qid}: removed")
+        assert time.monotonic() - started < 10
+        assert [m[1] for m in server.messages] == [[b"<someone@later.test>"]]
+    finally:
+        server.close()
