@@ -369,6 +369,9 @@ def test_garbage_and_links_in_maildrop(inst, tmp_path):
     assert delivered(inst, BOB, "hard linked") == []
     assert delivered(inst, BOB, "cut short") == []
     assert outside.exists()
+    # no daemon died on the way: pickup and cleanup only warned
+    assert not re.search(r"(fatal|panic):|process \S+ pid \d+ (exit status|killed)",
+                         inst.new_log())
 
 
 def test_newaliases_rebuilds_every_alias_database(inst):
