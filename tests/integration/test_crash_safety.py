@@ -1,7 +1,7 @@
 """Crash safety (ATTACKS.md, "Crash safety"; issue #7's qmgr acceptance
 point): while mail is being submitted and delivered, kill -9 qmgr, the
-cleanup processes, pickup, or every process of the instance (a simulated
-power cut). Every message that got "250 queued" over SMTP (or a zero exit
+cleanup processes, pickup, smtp clients in mid-delivery, or every process
+of the instance (a simulated power cut). Every message that got "250 queued" over SMTP (or a zero exit
 from sendmail) must be delivered at least once; duplicates are counted and
 reported, loss fails the test. A message that was refused may vanish, but
 is never delivered in part.
@@ -101,10 +101,18 @@ def queue_files(inst):
             for top, _, files in os.walk(inst.queue_dir / q) for name in files]
 
 
+def is_complete(path):
+    """The owner execute bit; False for a file that is gone meanwhile."""
+    try:
+        return bool(path.stat().st_mode & 0o100)
+    except FileNotFoundError:
+        return False
+
+
 def queues_empty(inst):
     """No complete file is left; incomplete ones (no owner execute bit)
     are what killed writers left behind, and qmgr never takes them."""
-    return not [p for p in queue_files(inst) if p.stat().st_mode & 0o100]
+    return not any(is_complete(p) for p in queue_files(inst))
 
 
 def check_at_least_once(inst, wanted, delivered, what):
@@ -196,12 +204,36 @@ def test_kill_9_of_cleanup_during_a_load(make_instance):
             assert text.rstrip("\r\n").endswith(f"END {rcpt}"), rcpt
             assert text.count(f"of the message for {rcpt}") == 2000, rcpt
     leftovers = queue_files(inst)
-    assert all(p.parent.name == "incoming" and not p.stat().st_mode & 0o100 for p in leftovers)
+    assert all(p.parent.name == "incoming" and not is_complete(p) for p in leftovers)
     assert not any(f"{p.name}: from=<" in inst.log() for p in leftovers)
     # after the kills, mail flows
     after = SmtpLoad(inst, 5, "sink.test", connections=1)
     after.join()
     assert len(after.accepted) == 5
+
+
+def test_kill_9_of_smtp_clients_during_deliveries(make_instance):
+    """A delivery agent that dies in the middle of a delivery: qmgr defers
+    what it had, and a flush delivers it; nothing the sink saw is partial."""
+    inst = start(make_instance, "crash-smtp")
+    load = SmtpLoad(inst, 300, "sink.test", body_lines=500)
+    kills = 0
+    while any(t.is_alive() for t in load.threads) and kills < 10:
+        time.sleep(0.03)
+        pids = busy(inst, "smtp", "active")
+        kill(pids)
+        kills += len(pids)
+    load.join()
+    assert kills > 0 and "throttling" not in inst.log()
+    assert len(load.accepted) == 300
+
+    def delivered():
+        if not queues_empty(inst):
+            inst.postfix("flush")
+        return {r: len(t) for r, t in sink_deliveries(inst).items()}
+    check_at_least_once(inst, load.accepted, delivered, f"{kills} kills of smtp")
+    for rcpt, texts in sink_deliveries(inst).items():
+        assert all(t.count(f"of the message for {rcpt}") == 500 for t in texts), rcpt
 
 
 def test_kill_9_of_pickup_during_local_submissions(make_instance):
