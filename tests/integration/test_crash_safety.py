@@ -1,10 +1,10 @@
 """Crash safety (ATTACKS.md, "Crash safety"; issue #7's qmgr acceptance
 point): while mail is being submitted and delivered, kill -9 qmgr, the
 cleanup processes, pickup, smtp clients in mid-delivery, or every process
-of the instance (a simulated power cut). Every message that got "250 queued" over SMTP (or a zero exit
-from sendmail) must be delivered at least once; duplicates are counted and
-reported, loss fails the test. A message that was refused may vanish, but
-is never delivered in part.
+of the instance (a simulated power cut). Every message that got "250
+queued" over SMTP (or a zero exit from sendmail) must be delivered at
+least once; duplicates are counted and reported, loss fails the test. A
+message that was refused may vanish, but is never delivered in part.
 
 Each message goes to its own recipient, so a delivery is matched to its
 submission by address: discard(8) logs each one (load.test), and an SMTP

@@ -7,11 +7,9 @@ is a fake listening on private/bounce (the protocol of docs/protocols.md),
 so a rejected local message can be followed to its bounce request.
 """
 import os
-import pwd
 import re
 import socket
 import stat
-import subprocess
 import threading
 import time
 from pathlib import Path

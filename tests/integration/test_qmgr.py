@@ -13,8 +13,8 @@ import time
 import pytest
 
 from conftest import SBIN, run, wait_for
-from queue_helpers import (FUTURE, FakeAgent, drop, in_queue, message, queue_path,
-                           transport_map, trigger, wait_gone, wait_in)
+from queue_helpers import (FakeAgent, drop, in_queue, message, queue_path, transport_map,
+                           trigger, wait_gone, wait_in)
 
 TRANSPORTS = {
     "discard.test": "discard:dropped here",

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import SBIN, free_port, run, wait_for
+from conftest import SBIN, free_port, run
 from fake_smtp import FakeSMTP
 from queue_helpers import SmtpSink, in_queue, transport_map, wait_in
 from smtpd_client import INSIDER, SmtpClient, message, queue_id
