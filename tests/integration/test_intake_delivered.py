@@ -49,7 +49,10 @@ def inst(module_instance_factory):
         "masquerade_domains": "example.test",
         "masquerade_exceptions": ", ".join(("root",) + USERS),
         "virtual_alias_maps": f"inline:{{ {{team@{DOMAIN} = {BOB}, {CAT}}} }}",
+        "sender_canonical_maps": "hash:$config_directory/sender_canonical",
     })
+    (inst.config_dir / "sender_canonical").write_text(f"moving@{DOMAIN} first@example.test\n")
+    run([SBIN / "postmap", "-c", inst.config_dir, f"hash:{inst.config_dir}/sender_canonical"])
     (inst.config_dir / "header_checks").write_text(
         "/^Subject: reject me/ REJECT go away now\n")
     (inst.config_dir / "aliases").write_text(f"postmaster: {ANN}\nroot: {ANN}\n")
@@ -398,3 +401,18 @@ def test_newaliases_rebuilds_every_alias_database(inst):
     wait_removed(inst, picked_up(inst, addr(ANN)))
     assert len(delivered(inst, BOB, "through both tables")) == 1
     assert len(delivered(inst, CAT, "through both tables")) == 1
+
+
+def test_postmap_takes_effect_without_a_reload(inst):
+    """cleanup (chrooted) holds the hash table open; a table rebuilt with
+    postmap applies to the very next message, with no reload."""
+    table = inst.config_dir / "sender_canonical"
+    inst.mark_log()
+    for subject, expected in (("canonical one", "first"), ("canonical two", "second")):
+        if expected == "second":
+            table.write_text(f"moving@{DOMAIN} second@example.test\n")
+            run([SBIN / "postmap", "-c", inst.config_dir, f"hash:{table}"])
+        reply = smtp_send(inst, f"moving@{DOMAIN}", [addr(BOB)], f"Subject: {subject}\n\nx\n")
+        wait_removed(inst, accepted_id(reply))
+        (msg,) = delivered(inst, BOB, subject)
+        assert msg["Return-Path"] == f"<{expected}@example.test>"
