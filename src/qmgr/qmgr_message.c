@@ -4,12 +4,12 @@
  * qmgr_message_load(from_queue, id, flush) moves the file to active/, reads
  * its envelope and walks its content with queue_envelope_read (a file that
  * does not parse, content included, goes to corrupt/ with a warning and is
- * forgotten: no delivery agent ever sends part of a damaged message), logs "ID: from=<sender>,
- * size=N, nrcpt=N (queue active)", removes the defer log of the previous
- * pass (so defer/ID always tells the latest reasons), sets the W record of
- * a new message (from incoming/, W still 0) to arrival time +
- * delay_warning_time when delay warnings are on, resolves each
- * recipient not yet done through trivial-rewrite and hands it to its
+ * forgotten: no delivery agent ever sends part of a damaged message),
+ * logs "ID: from=<sender>, size=N, nrcpt=N (queue active)", removes the
+ * defer log of the previous pass (so defer/ID always tells the latest
+ * reasons), sets the W record of a new message (from incoming/, W still 0)
+ * to arrival time + delay_warning_time when delay warnings are on, resolves
+ * each recipient not yet done through trivial-rewrite and hands it to its
  * destination (qmgr_sched). Addresses that do not resolve are deferred
  * ("address resolver failure") or, for bad syntax, bounced; transports in
  * defer_transports are deferred unless the message came in with a flush.
