@@ -379,9 +379,8 @@ static int request_read(stream *client, bounce_request *req)
 
     if (attr_scan(client, 0, spec) < 0)
         return -1;
-    for (size_t i = 0; i < req->sender->len; i++)
-        if ((unsigned char) req->sender->data[i] < 0x20 || req->sender->data[i] == 0x7f)
-            return -1;
+    if (!strbuf_is_clean_text(req->sender))
+        return -1;
     return queue_id_valid(req->queue_id->data) && queue_name_valid(req->queue_name->data)
         ? 0 : -1;
 }

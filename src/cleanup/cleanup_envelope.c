@@ -52,15 +52,7 @@ static int protocol_error(cleanup_state *state, const char *what, int type)
 
 static int clean_text(const strbuf *data)
 {
-    if (data->len > CLEANUP_ATTR_LEN_MAX)
-        return 0;
-    for (size_t i = 0; i < data->len; i++) {
-        unsigned char ch = (unsigned char) data->data[i];
-
-        if (ch < 0x20 || ch == 0x7f)
-            return 0;
-    }
-    return 1;
+    return data->len <= CLEANUP_ATTR_LEN_MAX && strbuf_is_clean_text(data);
 }
 
 static int parse_time(const char *text, struct timeval *tv)

@@ -98,15 +98,7 @@ static int fail(strbuf *why, const char *text, int type)
 /* Text without NUL or control characters, at most `max` bytes. */
 static int clean_text(const strbuf *data, size_t max)
 {
-    if (data->len > max)
-        return 0;
-    for (size_t i = 0; i < data->len; i++) {
-        unsigned char ch = (unsigned char) data->data[i];
-
-        if (ch < 0x20 || ch == 0x7f)
-            return 0;
-    }
-    return 1;
+    return data->len <= max && strbuf_is_clean_text(data);
 }
 
 static int check_time(maildrop_check *check, const strbuf *data, strbuf *why)

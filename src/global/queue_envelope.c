@@ -34,17 +34,6 @@ static int fail(reader *r, const char *fmt, const char *arg)
     return -1;
 }
 
-static int clean_text(const strbuf *data)
-{
-    for (size_t i = 0; i < data->len; i++) {
-        unsigned char ch = (unsigned char) data->data[i];
-
-        if (ch < 0x20 || ch == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 static void pending_clear(pending_rcpt *p)
 {
     free(p->orig_rcpt);
@@ -176,7 +165,7 @@ static int next_record(reader *r, off_t *offset)
     type = rec_get(r->s, r->data, REC_DATA_MAX);
     if (type < 0)
         return fail(r, "%s", rec_strerror(type));
-    if (type != REC_TYPE_LINE && type != REC_TYPE_PARTIAL && !clean_text(r->data))
+    if (type != REC_TYPE_LINE && type != REC_TYPE_PARTIAL && !strbuf_is_clean_text(r->data))
         return fail(r, "control character in '%s' record", (char[]) {(char) type, 0});
     return type;
 }

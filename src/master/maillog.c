@@ -56,3 +56,16 @@ int maillog_open(strbuf *why)
     msg_logfile_use_fd(fd);
     return 1;
 }
+
+void maillog_command_logging(const char *program)
+{
+    strbuf *ident = strbuf_new(32);
+    strbuf *why = strbuf_new(64);
+
+    strbuf_printf(ident, "%s/%s", var_syslog_name, program);
+    msg_open(ident->data, MSG_TO_STDERR);
+    if (maillog_open(why) <= 0)
+        msg_set_destinations(MSG_TO_STDERR | MSG_TO_SYSLOG);
+    strbuf_free(ident);
+    strbuf_free(why);
+}

@@ -10,6 +10,10 @@
  * mode 0640) as the log destination of this process (msg_logfile_use_fd).
  * It returns 1 when a log file is in use, 0 when maillog_file is empty
  * (log to syslog), -1 with a reason in `why`.
+ *
+ * maillog_command_logging("postsuper") is how a command logs once its
+ * configuration is read: as "$syslog_name/postsuper", to standard error and
+ * to maillog_file, or to syslog when there is none (or it cannot be opened).
  */
 #ifndef POSTERN_MAILLOG_H
 #define POSTERN_MAILLOG_H
@@ -18,5 +22,6 @@
 
 int maillog_path_allowed(const char *path, const char *prefixes, strbuf *why);
 int maillog_open(strbuf *why);
+void maillog_command_logging(const char *program);
 
 #endif

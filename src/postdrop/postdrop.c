@@ -131,15 +131,6 @@ static const char *choose_config_dir(const char *option, char *env_value)
     return dir;
 }
 
-static void open_logging(void)
-{
-    strbuf *why = strbuf_new(64);
-
-    if (maillog_open(why) <= 0)
-        msg_set_destinations(MSG_TO_STDERR | MSG_TO_SYSLOG);
-    strbuf_free(why);
-}
-
 static const char *login_name(void)
 {
     struct passwd *pw = getpwuid(getuid());
@@ -290,7 +281,7 @@ int     main(int argc, char **argv)
         msg_fatal_status(EX_USAGE, "usage: %s [-rv] [-c config_dir]", argv[0]);
     config_init(choose_config_dir(config, env_config));
     params_load();
-    open_logging();
+    maillog_command_logging("postdrop");
     check_submit_access();
     if (chdir(var_queue_directory) < 0)
         msg_fatal_status(EX_TEMPFAIL, "chdir %s: %m", var_queue_directory);

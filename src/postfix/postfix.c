@@ -14,7 +14,10 @@
  *   abort      SIGTERM to master without waiting
  *   reload     checks master.cf, then SIGHUP to master
  *   status     exit 0 when running ("... is running: PID: N"), else 1
- *   check      postfix_check.c
+ *   check      postfix_check.c, then $command_directory/postsuper (its -s
+ *              and -p: queue files in the right place, and what crashed
+ *              writers left half written removed), as Postfix's
+ *              postfix-script does; a postsuper failure is fatal
  *   flush      runs $command_directory/postqueue -f
  *   set-permissions   owners and modes of the queue and data directories
  *
@@ -99,6 +102,38 @@ static int run_program(argv_t *args, argv_t *env)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Runs $command_directory/NAME [OPTION] from the queue directory; its exit status. */
+static int run_command_program(const char *name, const char *option)
+{
+    argv_t *args = argv_new(2);
+    argv_t *env;
+    strbuf *path = strbuf_new(128);
+    int     result;
+
+    if (chdir(var_queue_directory) < 0)
+        msg_fatal("no Postfix queue directory %s!", var_queue_directory);
+    strbuf_printf(path, "%s/%s", var_command_directory, name);
+    if (access(path->data, X_OK) < 0)
+        msg_fatal("cannot execute %s: %m", path->data);
+    argv_add(args, path->data);
+    if (option)
+        argv_add(args, option);
+    env = child_environment(var_import_environment, config_dir(), 0);
+    result = run_program(args, env);
+    argv_free(args);
+    argv_free(env);
+    strbuf_free(path);
+    return result;
+}
+
+/* postfix_check(), then postsuper's structure check and purge. */
+static void check_all(void)
+{
+    postfix_check();
+    if (run_command_program("postsuper", NULL) != 0)
+        msg_fatal("Postfix integrity check failed!");
+}
+
 static void start(int foreground)
 {
     argv_t *args = argv_new(4);
@@ -106,7 +141,7 @@ static void start(int foreground)
 
     if (running_master())
         msg_fatal("the Postfix mail system is already running");
-    postfix_check();
+    check_all();
     msg_info("starting the Postfix mail system");
     master_argv(args, foreground ? "-d" : "-w");
     if (foreground) {
@@ -180,24 +215,7 @@ static int status(void)
 
 static int flush(void)
 {
-    argv_t *args = argv_new(2);
-    argv_t *env;
-    strbuf *path = strbuf_new(128);
-    int     result;
-
-    if (chdir(var_queue_directory) < 0)
-        msg_fatal("no Postfix queue directory %s!", var_queue_directory);
-    strbuf_printf(path, "%s/postqueue", var_command_directory);
-    if (access(path->data, X_OK) < 0)
-        msg_fatal("cannot execute %s: %m", path->data);
-    argv_add(args, path->data);
-    argv_add(args, "-f");
-    env = child_environment(var_import_environment, config_dir(), 0);
-    result = run_program(args, env);
-    argv_free(args);
-    argv_free(env);
-    strbuf_free(path);
-    return result == 0 ? 0 : 1;
+    return run_command_program("postqueue", "-f") == 0 ? 0 : 1;
 }
 
 static void set_permissions(int argc, char **argv)
@@ -273,7 +291,7 @@ static int reload_command(void)
 
 static int check_command(void)
 {
-    postfix_check();
+    check_all();
     return 0;
 }
 

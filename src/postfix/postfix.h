@@ -11,7 +11,8 @@
  * postfix_check_directories() logs a warning for each owner or mode that
  * is off (owners only when run as root). postfix_set_permissions() sets
  * owners (as root) and modes of what exists. postfix_check() runs every
- * check of "postfix check" and "postfix start": fatal problems exit 1.
+ * check of "postfix check" and "postfix start" that is not postsuper's
+ * (postfix.c runs postsuper after it): fatal problems exit 1.
  * postfix_check_master_cf() is the master.cf part alone ("postfix reload").
  */
 #ifndef POSTERN_POSTFIX_H

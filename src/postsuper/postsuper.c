@@ -242,19 +242,6 @@ static void wake_up(int requeued, int released)
         msg_info("cannot wake up qmgr: %m");
 }
 
-static void open_logging(void)
-{
-    strbuf *ident = strbuf_new(32);
-    strbuf *why = strbuf_new(64);
-
-    strbuf_printf(ident, "%s/postsuper", var_syslog_name);
-    msg_open(ident->data, MSG_TO_STDERR);
-    if (maillog_open(why) <= 0)
-        msg_set_destinations(MSG_TO_STDERR | MSG_TO_SYSLOG);
-    strbuf_free(ident);
-    strbuf_free(why);
-}
-
 int main(int argc, char **argv)
 {
     const char *config = NULL;
@@ -280,7 +267,7 @@ int main(int argc, char **argv)
     }
     config_init(config);
     params_load();
-    open_logging();
+    maillog_command_logging("postsuper");
     if (chdir(var_queue_directory) < 0)
         msg_fatal("chdir %s: %m", var_queue_directory);
     if (!any_action && !purge && !structure)

@@ -2,13 +2,14 @@
  * qmgr_message - one message's pass through the active queue. See qmgr.h.
  *
  * qmgr_message_load(from_queue, id, flush) moves the file to active/, reads
- * its envelope with queue_envelope_read (a file that does not parse goes to
- * corrupt/ with a warning and is forgotten), logs "ID: from=<sender>,
- * size=N, nrcpt=N (queue active)", removes the defer log of the previous
- * pass (so defer/ID always tells the latest reasons), sets the W record of
- * a new message (from incoming/, W still 0) to arrival time +
- * delay_warning_time when delay warnings are on, resolves each
- * recipient not yet done through trivial-rewrite and hands it to its
+ * its envelope and walks its content with queue_envelope_read (a file that
+ * does not parse, content included, goes to corrupt/ with a warning and is
+ * forgotten: no delivery agent ever sends part of a damaged message),
+ * logs "ID: from=<sender>, size=N, nrcpt=N (queue active)", removes the
+ * defer log of the previous pass (so defer/ID always tells the latest
+ * reasons), sets the W record of a new message (from incoming/, W still 0)
+ * to arrival time + delay_warning_time when delay warnings are on, resolves
+ * each recipient not yet done through trivial-rewrite and hands it to its
  * destination (qmgr_sched). Addresses that do not resolve are deferred
  * ("address resolver failure") or, for bad syntax, bounced; transports in
  * defer_transports are deferred unless the message came in with a flush.
@@ -71,7 +72,8 @@ static void save_corrupt(const char *id, const char *why)
     if (queue_file_move(QUEUE_ACTIVE, id, QUEUE_CORRUPT, error) < 0)
         msg_warn("%s: %s", id, error->data);
     else
-        msg_warn("saving corrupt file \"%s\" from queue \"%s\"", id, QUEUE_ACTIVE);
+        msg_warn("saving corrupt file \"%s\" from queue \"%s\" to queue \"%s\"", id,
+                 QUEUE_ACTIVE, QUEUE_CORRUPT);
     strbuf_free(error);
 }
 
@@ -163,7 +165,7 @@ int qmgr_message_load(const char *from_queue, const char *id, int flush)
     }
     m = xcalloc(1, sizeof(*m));
     snprintf(m->id, sizeof(m->id), "%s", id);
-    if (queue_envelope_read(qf->stream, &m->env, 0, why) < 0) {
+    if (queue_envelope_read(qf->stream, &m->env, QUEUE_READ_CONTENT, why) < 0) {
         queue_file_close(qf);
         save_corrupt(id, why->data);
         free(m);

@@ -385,19 +385,6 @@ static void run_mode(const sendmail_opts *o)
     }
 }
 
-static void open_logging(const char *program)
-{
-    strbuf *ident = strbuf_new(32);
-    strbuf *why = strbuf_new(64);
-
-    strbuf_printf(ident, "postfix/%s", program);
-    msg_open(ident->data, MSG_TO_STDERR);
-    if (maillog_open(why) <= 0)
-        msg_set_destinations(MSG_TO_STDERR | MSG_TO_SYSLOG);
-    strbuf_free(ident);
-    strbuf_free(why);
-}
-
 int     main(int argc, char **argv)
 {
     sendmail_opts opts = {.mode = MODE_DELIVER };
@@ -415,8 +402,8 @@ int     main(int argc, char **argv)
     parse_options(&opts, argc, argv);
     config_init(sendmail_config_dir);
     params_load();
-    open_logging(strcmp(program, "mailq") == 0 || strcmp(program, "newaliases") == 0 ?
-                 program : "sendmail");
+    maillog_command_logging(strcmp(program, "mailq") == 0 || strcmp(program, "newaliases") == 0 ?
+                            program : "sendmail");
     if (opts.mode != MODE_DELIVER && opts.mode != MODE_SMTP)
         run_mode(&opts);
     pw = getpwuid(getuid());

@@ -109,14 +109,6 @@ static void send_message(stream *client, const char *queue, const char *id,
     send_recipients(client, id, m->recipients);
 }
 
-static int clean_text(const strbuf *data)
-{
-    for (size_t i = 0; i < data->len; i++)
-        if ((unsigned char) data->data[i] < 0x20 || data->data[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* A maildrop file: T, S and R records before the content. */
 static int read_maildrop(queue_file *qf, showq_message *m)
 {
@@ -126,7 +118,7 @@ static int read_maildrop(queue_file *qf, showq_message *m)
 
     m->size = fstat(qf->stream->fd, &st) == 0 ? (long) st.st_size : 0;
     while ((type = rec_get(qf->stream, data, SHOWQ_MAILDROP_RECORD_MAX)) >= 0
-           && type != REC_TYPE_MESSAGE && clean_text(data)) {
+           && type != REC_TYPE_MESSAGE && strbuf_is_clean_text(data)) {
         if (type == REC_TYPE_TIME)
             m->arrival = strtol(data->data, NULL, 10);
         else if (type == REC_TYPE_SENDER && m->sender == NULL)

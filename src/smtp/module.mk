@@ -3,7 +3,7 @@
 # the protocol. Both link the same objects, so no shared build rule changes.
 DAEMONS += smtp lmtp
 smtp_SRCS := $(wildcard src/smtp/*.c)
-smtp_DEPS := server maps global util
+smtp_DEPS := tls server maps global util
 smtp_LDLIBS := -levent
 lmtp_SRCS := $(smtp_SRCS)
 lmtp_DEPS := $(smtp_DEPS)

@@ -48,21 +48,25 @@ static size_t pending(const attempt *a)
     return count;
 }
 
-/* Finishes the pending recipients with the failure: 5.x.x bounces. */
+/*
+ * Finishes the pending recipients with the failure: 5.x.x bounces. The
+ * relay is the server that failed after we connected, else the last one
+ * that took part of the request, else "none".
+ */
 static void fail_pending(attempt *a, int permanent)
 {
     const char *dsn = a->fail.set ? a->fail.dsn : "4.4.1";
     const char *reason = a->fail.set ? a->fail.reason->data : "no server available";
+    const char *relay = a->fail.set && a->fail.relay->len ? a->fail.relay->data : a->relay->data;
     int     bounce = permanent || dsn[0] == '5';
 
     for (size_t i = 0; i < a->d->req->rcpt_count; i++) {
         if (a->done[i])
             continue;
         if (bounce)
-            delivery_bounced(a->d, i, a->relay->data, dsn, reason, NULL);
+            delivery_bounced(a->d, i, relay, dsn, reason, NULL);
         else
-            delivery_deferred(a->d, i, a->relay->data, dsn[0] == '5' ? "4.4.1" : dsn, reason,
-                              NULL);
+            delivery_deferred(a->d, i, relay, dsn[0] == '5' ? "4.4.1" : dsn, reason, NULL);
         a->done[i] = 1;
     }
 }
@@ -88,9 +92,12 @@ static int run_session(attempt *a, smtp_session *session)
 static int try_destination(attempt *a, const char *dest)
 {
     smtp_server_list servers = {0};
+    smtp_tls_plan tls;
     int     finished = 0;
 
-    if (smtp_find_servers(dest, &servers, &a->fail) < 0) {
+    if (smtp_tls_plan_find(dest, &tls, &a->fail) < 0
+        || smtp_find_servers(dest, &servers, &a->fail) < 0) {
+        smtp_tls_plan_free(&tls);
         smtp_server_list_free(&servers);
         return 0;
     }
@@ -100,7 +107,8 @@ static int try_destination(attempt *a, const char *dest)
 
         if (smtp_cfg.mx_session_limit > 0 && a->sessions >= smtp_cfg.mx_session_limit)
             break;
-        if ((session = smtp_session_open(dest, &servers.items[i], &a->fail, &permanent)) == NULL) {
+        session = smtp_session_open(dest, &servers.items[i], &tls, &a->fail, &permanent);
+        if (session == NULL) {
             if (permanent) {
                 fail_pending(a, 1);
                 finished = 1;
@@ -112,6 +120,7 @@ static int try_destination(attempt *a, const char *dest)
         a->sessions++;
         finished = run_session(a, session);
     }
+    smtp_tls_plan_free(&tls);
     smtp_server_list_free(&servers);
     return finished;
 }
@@ -156,6 +165,8 @@ static void deliver(stream *client, delivery *d)
                     dest_failed && a.fail.set ? a.fail.reason->data : NULL);
     if (a.fail.reason)
         strbuf_free(a.fail.reason);
+    if (a.fail.relay)
+        strbuf_free(a.fail.relay);
     strbuf_free(a.relay);
     free(a.done);
 }
@@ -206,6 +217,7 @@ static void configure(int lmtp)
     c->data_done_timeout = PICK(data_done_timeout);
     c->rset_timeout = PICK(rset_timeout);
     c->quit_timeout = PICK(quit_timeout);
+    c->starttls_timeout = PICK(starttls_timeout);
     c->cache_time_limit = PICK(connection_cache_time_limit);
     c->reuse_time_limit = PICK(connection_reuse_time_limit);
     c->reuse_count_limit = PICK(connection_reuse_count_limit);
@@ -236,6 +248,8 @@ static void smtp_pre_init(const server_ctx *ctx)
     (void) ctx;
     srandom((unsigned) time(NULL) ^ (unsigned) getpid());
     configure(program_is_lmtp);
+    smtp_tls_init();
+    smtp_sasl_init();
 }
 
 int main(int argc, char **argv)

@@ -13,10 +13,16 @@
  *                   offered), per-recipient outcomes
  *   smtp_content.c  the message on the wire: CRLF, dot-stuffing, long line
  *                   breaking, smtp_header_checks, smtp_generic_maps
+ *   smtp_tls.c      the TLS security level per destination
+ *                   (smtp_tls_policy_maps), the STARTTLS decision, starting
+ *                   and ending TLS on a session
+ *   smtp_sasl.c     SMTP AUTH: credentials (smtp_sasl_password_maps) and the
+ *                   PLAIN/LOGIN conversation
  *
- * Every reply goes through smtp_reply (bounded, sanitized) before any of
- * its text reaches a log line or a status log. A STARTTLS step would go in
- * smtp_session_open() between EHLO and the transaction (issue #10).
+ * A session is opened in this order: connect, greeting, EHLO, STARTTLS and
+ * EHLO again (as the level says), AUTH (when enabled and credentials exist),
+ * then transactions. Every reply goes through smtp_reply (bounded,
+ * sanitized) before any of its text reaches a log line or a status log.
  *
  * Memory: sessions own their stream and strings; smtp_server lists own
  * their entries.
@@ -34,6 +40,8 @@
 #include "smtp_reply.h"
 #include "stream.h"
 #include "strbuf.h"
+#include "tls.h"
+#include "tls_policy.h"
 
 #define SMTP_FEATURE_ESMTP       (1 << 0)
 #define SMTP_FEATURE_PIPELINING  (1 << 1)
@@ -42,6 +50,7 @@
 #define SMTP_FEATURE_DSN         (1 << 4)
 #define SMTP_FEATURE_SMTPUTF8    (1 << 5)
 #define SMTP_FEATURE_STARTTLS    (1 << 6)
+#define SMTP_FEATURE_AUTH        (1 << 7)
 
 typedef struct smtp_config {
     int     lmtp;
@@ -60,6 +69,7 @@ typedef struct smtp_config {
     int     data_done_timeout;
     int     rset_timeout;
     int     quit_timeout;
+    int     starttls_timeout;
     int     cache_time_limit;
     int     reuse_time_limit;
     int     reuse_count_limit;
@@ -94,8 +104,17 @@ typedef struct smtp_server_list {
 typedef struct smtp_failure {
     char    dsn[SMTP_REPLY_DSN_MAX];
     strbuf *reason;
+    strbuf *relay;                      /* server talked to before it failed, or "" */
     int     set;
 } smtp_failure;
+
+/* The TLS requirements for one destination (smtp_tls.c). */
+typedef struct smtp_tls_plan {
+    enum tls_level level;               /* in effect: none .. secure */
+    tls_policy policy;                  /* the smtp_tls_policy_maps entry */
+    int     have_policy;
+    char   *nexthop;                    /* the next-hop domain, for name checks */
+} smtp_tls_plan;
 
 typedef struct smtp_session {
     stream *stream;
@@ -109,6 +128,9 @@ typedef struct smtp_session {
     time_t  last_used;
     int     uses;                       /* transactions on this connection */
     smtp_reply *reply;
+    tls_session *tls;                   /* NULL: plaintext */
+    tls_session_info tls_info;          /* valid while tls is set */
+    strbuf *auth_mechanisms;            /* the EHLO AUTH list */
 } smtp_session;
 
 /* smtp_addr.c */
@@ -117,7 +139,7 @@ void    smtp_server_list_free(smtp_server_list *list);
 
 /* smtp_session.c */
 smtp_session *smtp_session_open(const char *dest, const smtp_server *server,
-                                smtp_failure *fail, int *permanent);
+                                const smtp_tls_plan *tls, smtp_failure *fail, int *permanent);
 smtp_session *smtp_session_cached(const char *dest);
 void    smtp_session_release(smtp_session *session, int reusable);
 void    smtp_session_close(smtp_session *session, int send_quit);
@@ -134,6 +156,22 @@ int     smtp_transaction(smtp_session *session, delivery *d, int *done, smtp_fai
 /* smtp_content.c */
 int     smtp_send_content(smtp_session *session, delivery *d, strbuf *why);
 void    smtp_generic_rewrite(strbuf *address);
+
+/* smtp_tls.c */
+void    smtp_tls_init(void);
+int     smtp_tls_plan_find(const char *dest, smtp_tls_plan *plan, smtp_failure *fail);
+void    smtp_tls_plan_free(smtp_tls_plan *plan);
+enum tls_action smtp_tls_decide(const smtp_session *session, const smtp_tls_plan *plan,
+                                smtp_failure *fail);
+int     smtp_tls_start(smtp_session *session, const smtp_tls_plan *plan, smtp_failure *fail,
+                       int *retry_plain);
+int     smtp_tls_wrap(smtp_session *session, const smtp_tls_plan *plan, smtp_failure *fail);
+void    smtp_tls_end(smtp_session *session, int graceful);
+
+/* smtp_sasl.c */
+void    smtp_sasl_init(void);
+int     smtp_sasl_has_credentials(const smtp_session *session);
+int     smtp_sasl_login(smtp_session *session, smtp_failure *fail);
 
 /* helpers */
 void    smtp_failure_set(smtp_failure *fail, const char *dsn, const char *fmt, ...)

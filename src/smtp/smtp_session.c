@@ -1,11 +1,17 @@
 /*
  * smtp_session - one connection to a server: connect, greeting, EHLO (or
- * HELO, or LMTP's LHLO), the features it offers, commands and replies, and
- * the connection cache.
+ * HELO, or LMTP's LHLO), STARTTLS and EHLO again as the destination's TLS
+ * plan says (smtp_tls.c; in wrapper mode TLS starts before the greeting),
+ * AUTH (smtp_sasl.c), the features the server offers, commands and
+ * replies, and the connection cache.
+ *
+ * At level may a failed TLS handshake leaves the connection in an unknown
+ * state: the server is tried once more in plaintext on a new connection
+ * (unless SASL credentials exist for it), as Postfix does.
  *
  * The cache keeps one idle session per process, keyed by the next-hop it
  * was opened for: the next request for the same next-hop reuses it (no new
- * greeting, no new EHLO) while it is younger than
+ * greeting, no new EHLO; a TLS session stays up) while it is younger than
  * smtp_connection_reuse_time_limit, has been idle at most
  * smtp_connection_cache_time_limit, has served fewer than
  * smtp_connection_reuse_count_limit transactions (0: no limit), and the
@@ -40,7 +46,10 @@ void smtp_failure_set(smtp_failure *fail, const char *dsn, const char *fmt, ...)
     snprintf(fail->dsn, sizeof(fail->dsn), "%s", dsn);
     if (fail->reason == NULL)
         fail->reason = strbuf_new(128);
+    if (fail->relay == NULL)
+        fail->relay = strbuf_new(64);
     strbuf_reset(fail->reason);
+    strbuf_reset(fail->relay);
     va_start(ap, fmt);
     strbuf_append_vprintf(fail->reason, fmt, ap);
     va_end(ap);
@@ -127,11 +136,30 @@ static int discarded(const char *keyword)
     return 0;
 }
 
+static void add_auth_mechanism(smtp_session *session, const char *name)
+{
+    if (*name && session->auth_mechanisms->len + strlen(name) < SMTP_REPLY_TEXT_MAX)
+        strbuf_append_printf(session->auth_mechanisms, " %s", name);
+}
+
+/* "AUTH PLAIN LOGIN", or the old "AUTH=PLAIN LOGIN": the mechanisms, bounded. */
+static void add_auth_mechanisms(smtp_session *session, const argv_t *words)
+{
+    const char *first = words->items[0] + 4;
+
+    session->features |= SMTP_FEATURE_AUTH;
+    if (*first == '=')
+        add_auth_mechanism(session, first + 1);
+    for (size_t i = 1; i < words->count; i++)
+        add_auth_mechanism(session, words->items[i]);
+}
+
 static void parse_features(smtp_session *session)
 {
     const argv_t *lines = session->reply->lines;
 
     session->features = SMTP_FEATURE_ESMTP;
+    strbuf_reset(session->auth_mechanisms);
     for (size_t i = 1; i < lines->count; i++) {
         argv_t *words = argv_split(lines->items[i], " ");
 
@@ -148,6 +176,8 @@ static void parse_features(smtp_session *session)
                 session->features |= SMTP_FEATURE_SMTPUTF8;
             else if (strcasecmp(kw, "STARTTLS") == 0)
                 session->features |= SMTP_FEATURE_STARTTLS;
+            else if (strcasecmp(kw, "AUTH") == 0 || strncasecmp(kw, "AUTH=", 5) == 0)
+                add_auth_mechanisms(session, words);
             else if (strcasecmp(kw, "SIZE") == 0) {
                 session->features |= SMTP_FEATURE_SIZE;
                 if (words->count > 1)
@@ -167,43 +197,48 @@ static void reply_failure(smtp_session *session, const char *what, smtp_failure 
                      session->host, session->reply->text->data, what);
 }
 
-/* Greeting and EHLO/HELO/LHLO; 0, or -1 with the failure. */
-static int say_hello(smtp_session *session, smtp_failure *fail, int *permanent)
+static int greeting(smtp_session *session, smtp_failure *fail, int *permanent)
 {
-    int     rc = smtp_read_reply(session, smtp_cfg.helo_timeout);
+    char    dsn[SMTP_REPLY_DSN_MAX];
 
-    if (rc != SMTP_REPLY_OK) {
+    if (smtp_read_reply(session, smtp_cfg.helo_timeout) != SMTP_REPLY_OK) {
         smtp_lost(session, "receiving the initial server greeting", fail);
         return -1;
     }
-    if (session->reply->code / 100 != 2) {
-        char    dsn[SMTP_REPLY_DSN_MAX];
+    if (session->reply->code / 100 == 2)
+        return 0;
+    *permanent = session->reply->code / 100 == 5 && !smtp_cfg.skip_5xx_greeting;
+    snprintf(dsn, sizeof(dsn), "%s", session->reply->dsn);
+    if (!*permanent)
+        dsn[0] = '4';
+    smtp_failure_set(fail, dsn, "host %s refused to talk to me: %s",
+                     session->host, session->reply->text->data);
+    return -1;
+}
 
-        *permanent = session->reply->code / 100 == 5 && !smtp_cfg.skip_5xx_greeting;
-        snprintf(dsn, sizeof(dsn), "%s", session->reply->dsn);
-        if (!*permanent)
-            dsn[0] = '4';
-        smtp_failure_set(fail, dsn, "host %s refused to talk to me: %s",
-                         session->host, session->reply->text->data);
+/* EHLO, or LHLO; 1 when the server refused EHLO with 5xx (try HELO). */
+static int ehlo(smtp_session *session, smtp_failure *fail, int *permanent)
+{
+    if (smtp_command(session, smtp_cfg.helo_timeout, "%s %s", smtp_cfg.hello_verb,
+                     smtp_cfg.helo_name) < 0
+        || smtp_read_reply(session, smtp_cfg.helo_timeout) != SMTP_REPLY_OK) {
+        smtp_lost(session, "performing the EHLO handshake", fail);
         return -1;
     }
-    if (!smtp_cfg.never_send_ehlo || smtp_cfg.lmtp) {
-        if (smtp_command(session, smtp_cfg.helo_timeout, "%s %s", smtp_cfg.hello_verb,
-                         smtp_cfg.helo_name) < 0
-            || smtp_read_reply(session, smtp_cfg.helo_timeout) != SMTP_REPLY_OK) {
-            smtp_lost(session, "performing the EHLO handshake", fail);
-            return -1;
-        }
-        if (session->reply->code / 100 == 2) {
-            parse_features(session);
-            return 0;
-        }
-        if (smtp_cfg.lmtp || session->reply->code / 100 != 5) {
-            reply_failure(session, smtp_cfg.lmtp ? "LHLO command" : "EHLO command", fail);
-            *permanent = session->reply->code / 100 == 5;
-            return -1;
-        }
+    if (session->reply->code / 100 == 2) {
+        parse_features(session);
+        return 0;
     }
+    if (smtp_cfg.lmtp || session->reply->code / 100 != 5) {
+        reply_failure(session, smtp_cfg.lmtp ? "LHLO command" : "EHLO command", fail);
+        *permanent = session->reply->code / 100 == 5;
+        return -1;
+    }
+    return 1;
+}
+
+static int helo(smtp_session *session, smtp_failure *fail, int *permanent)
+{
     if (smtp_command(session, smtp_cfg.helo_timeout, "HELO %s", smtp_cfg.helo_name) < 0
         || smtp_read_reply(session, smtp_cfg.helo_timeout) != SMTP_REPLY_OK) {
         smtp_lost(session, "performing the HELO handshake", fail);
@@ -218,11 +253,64 @@ static int say_hello(smtp_session *session, smtp_failure *fail, int *permanent)
     return 0;
 }
 
-static void session_free(smtp_session *session)
+/* Greeting and EHLO/HELO/LHLO; 0, or -1 with the failure. */
+static int say_hello(smtp_session *session, smtp_failure *fail, int *permanent)
 {
+    int     rc;
+
+    if (greeting(session, fail, permanent) < 0)
+        return -1;
+    if (!smtp_cfg.never_send_ehlo || smtp_cfg.lmtp) {
+        if ((rc = ehlo(session, fail, permanent)) <= 0)
+            return rc;
+    }
+    return helo(session, fail, permanent);
+}
+
+/*
+ * STARTTLS when the plan asks for it and the server offers it, then EHLO
+ * again over TLS; 0 (TLS on, or plaintext as the level allows), or -1.
+ */
+static int secure(smtp_session *session, const smtp_tls_plan *tls, smtp_failure *fail,
+                  int *retry_plain)
+{
+    int     permanent = 0;
+
+    if (session->tls)
+        return 0;
+    switch (smtp_tls_decide(session, tls, fail)) {
+    case TLS_ACTION_PLAINTEXT:
+        return 0;
+    case TLS_ACTION_REFUSE:
+        return -1;
+    case TLS_ACTION_STARTTLS:
+        break;
+    }
+    if (smtp_command(session, smtp_cfg.starttls_timeout, "STARTTLS") < 0
+        || smtp_read_reply(session, smtp_cfg.starttls_timeout) != SMTP_REPLY_OK) {
+        smtp_lost(session, "receiving the STARTTLS response", fail);
+        return -1;
+    }
+    if (session->reply->code / 100 != 2) {
+        session->features &= ~SMTP_FEATURE_STARTTLS;
+        if (!tls_level_mandatory(tls->level))
+            return 0;
+        smtp_failure_set(fail, session->reply->dsn, "TLS is required, but host %s refused "
+                         "to start TLS: %s", session->host, session->reply->text->data);
+        return -1;
+    }
+    if (smtp_tls_start(session, tls, fail, retry_plain) < 0)
+        return -1;
+    return ehlo(session, fail, &permanent) == 0 ? 0 : -1;
+}
+
+static void session_free(smtp_session *session, int graceful)
+{
+    smtp_tls_end(session, graceful);
     if (session->stream)
         stream_close(session->stream);
     smtp_reply_free(session->reply);
+    strbuf_free(session->auth_mechanisms);
     free(session->dest);
     free(session->namaddr);
     free(session->host);
@@ -230,25 +318,43 @@ static void session_free(smtp_session *session)
     free(session);
 }
 
-smtp_session *smtp_session_open(const char *dest, const smtp_server *server,
-                                smtp_failure *fail, int *permanent)
+/* One connection; *retry_plain after a failed handshake at level may. */
+static smtp_session *open_once(const char *dest, const smtp_server *server,
+                               const smtp_tls_plan *tls, smtp_failure *fail, int *permanent,
+                               int *retry_plain)
 {
     smtp_session *session;
     int     fd;
 
-    *permanent = 0;
     if ((fd = connect_server(server, fail)) < 0)
         return NULL;
     session = xcalloc(1, sizeof(*session));
     session->stream = stream_open_fd(fd, smtp_cfg.helo_timeout);
     session->reply = smtp_reply_new();
+    session->auth_mechanisms = strbuf_new(32);
     session->dest = xstrdup(dest);
     session->created = time(NULL);
     format_names(session, server);
-    if (say_hello(session, fail, permanent) < 0) {
+    if (smtp_tls_wrap(session, tls, fail) < 0 || say_hello(session, fail, permanent) < 0
+        || secure(session, tls, fail, retry_plain) < 0 || smtp_sasl_login(session, fail) < 0) {
+        strbuf_set(fail->relay, session->namaddr);
         smtp_session_close(session, !stream_status(session->stream));
         return NULL;
     }
+    return session;
+}
+
+smtp_session *smtp_session_open(const char *dest, const smtp_server *server,
+                                const smtp_tls_plan *tls, smtp_failure *fail, int *permanent)
+{
+    smtp_tls_plan plaintext = {.level = TLS_LEV_NONE };
+    smtp_session *session;
+    int     retry_plain = 0;
+
+    *permanent = 0;
+    session = open_once(dest, server, tls, fail, permanent, &retry_plain);
+    if (session == NULL && retry_plain)
+        session = open_once(dest, server, &plaintext, fail, permanent, &retry_plain);
     return session;
 }
 
@@ -258,7 +364,7 @@ void smtp_session_close(smtp_session *session, int send_quit)
         return;
     if (send_quit && smtp_command(session, smtp_cfg.quit_timeout, "QUIT") == 0)
         (void) smtp_read_reply(session, smtp_cfg.quit_timeout);
-    session_free(session);
+    session_free(session, send_quit && !stream_status(session->stream));
 }
 
 static void drop_cached(void)

@@ -32,34 +32,44 @@ struct tls_client_ctx {
     tls_scache *cache;
 };
 
+/* One parameter family: smtp_tls_* or lmtp_tls_*. */
+#define CLIENT_CONFIG(cfg, family) do { \
+    memset((cfg), 0, sizeof(*(cfg))); \
+    (cfg)->loglevel = var_##family##_tls_loglevel; \
+    (cfg)->chain_files = var_##family##_tls_chain_files; \
+    (cfg)->cert_file = var_##family##_tls_cert_file; \
+    (cfg)->key_file = var_##family##_tls_key_file; \
+    (cfg)->eccert_file = var_##family##_tls_eccert_file; \
+    (cfg)->eckey_file = var_##family##_tls_eckey_file; \
+    (cfg)->dcert_file = var_##family##_tls_dcert_file; \
+    (cfg)->dkey_file = var_##family##_tls_dkey_file; \
+    (cfg)->CAfile = var_##family##_tls_CAfile; \
+    (cfg)->CApath = var_##family##_tls_CApath; \
+    (cfg)->append_default_CA = var_tls_append_default_CA; \
+    (cfg)->protocols = var_##family##_tls_protocols; \
+    (cfg)->mandatory_protocols = var_##family##_tls_mandatory_protocols; \
+    (cfg)->ciphers = var_##family##_tls_ciphers; \
+    (cfg)->mandatory_ciphers = var_##family##_tls_mandatory_ciphers; \
+    (cfg)->exclude_ciphers = var_##family##_tls_exclude_ciphers; \
+    (cfg)->mandatory_exclude_ciphers = var_##family##_tls_mandatory_exclude_ciphers; \
+    (cfg)->ssl_options = var_tls_ssl_options; \
+    (cfg)->fingerprint_digest = var_##family##_tls_fingerprint_digest; \
+    (cfg)->verify_cert_match = var_##family##_tls_verify_cert_match; \
+    (cfg)->secure_cert_match = var_##family##_tls_secure_cert_match; \
+    (cfg)->fingerprint_cert_match = var_##family##_tls_fingerprint_cert_match; \
+    (cfg)->servername = var_##family##_tls_servername; \
+    (cfg)->verifydepth = var_##family##_tls_scert_verifydepth; \
+    (cfg)->wildcard_multiple_labels = var_tls_wildcard_matches_multiple_labels; \
+} while (0)
+
 void tls_client_config_init(tls_client_config *cfg)
 {
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->loglevel = var_smtp_tls_loglevel;
-    cfg->chain_files = var_smtp_tls_chain_files;
-    cfg->cert_file = var_smtp_tls_cert_file;
-    cfg->key_file = var_smtp_tls_key_file;
-    cfg->eccert_file = var_smtp_tls_eccert_file;
-    cfg->eckey_file = var_smtp_tls_eckey_file;
-    cfg->dcert_file = var_smtp_tls_dcert_file;
-    cfg->dkey_file = var_smtp_tls_dkey_file;
-    cfg->CAfile = var_smtp_tls_CAfile;
-    cfg->CApath = var_smtp_tls_CApath;
-    cfg->append_default_CA = var_tls_append_default_CA;
-    cfg->protocols = var_smtp_tls_protocols;
-    cfg->mandatory_protocols = var_smtp_tls_mandatory_protocols;
-    cfg->ciphers = var_smtp_tls_ciphers;
-    cfg->mandatory_ciphers = var_smtp_tls_mandatory_ciphers;
-    cfg->exclude_ciphers = var_smtp_tls_exclude_ciphers;
-    cfg->mandatory_exclude_ciphers = var_smtp_tls_mandatory_exclude_ciphers;
-    cfg->ssl_options = var_tls_ssl_options;
-    cfg->fingerprint_digest = var_smtp_tls_fingerprint_digest;
-    cfg->verify_cert_match = var_smtp_tls_verify_cert_match;
-    cfg->secure_cert_match = var_smtp_tls_secure_cert_match;
-    cfg->fingerprint_cert_match = var_smtp_tls_fingerprint_cert_match;
-    cfg->servername = var_smtp_tls_servername;
-    cfg->verifydepth = var_smtp_tls_scert_verifydepth;
-    cfg->wildcard_multiple_labels = var_tls_wildcard_matches_multiple_labels;
+    CLIENT_CONFIG(cfg, smtp);
+}
+
+void tls_client_config_init_lmtp(tls_client_config *cfg)
+{
+    CLIENT_CONFIG(cfg, lmtp);
 }
 
 /* New sessions go to the cache only once the level's check has passed. */
@@ -573,6 +583,25 @@ static tls_session *client_failure(tls_session *session, stream *s, tls_session_
     return NULL;
 }
 
+/*
+ * Postfix's two reasons at verify and secure: a chain that did not verify
+ * (the first problem found was not a name) is "not trusted"; otherwise,
+ * and at the other levels, "not verified".
+ */
+static const char *check_failure(const tls_session *session, const tls_client_params *p,
+                                 const tls_session_info *out)
+{
+    long    first = session->verify.error ? session->verify.error :
+        SSL_get_verify_result(session->ssl);
+    int     name_problem = first == X509_V_ERR_HOSTNAME_MISMATCH
+        || first == X509_V_ERR_IP_ADDRESS_MISMATCH || first == X509_V_OK;
+
+    if ((p->level == TLS_LEV_VERIFY || p->level == TLS_LEV_SECURE)
+        && (!out->peer_cert || !name_problem))
+        return "Server certificate not trusted";
+    return "Server certificate not verified";
+}
+
 static tls_session *client_handshake(tls_client_ctx *ctx, stream *s, tls_session *session,
                                      const tls_client_params *p, client_plan *plan,
                                      tls_session_info *out)
@@ -583,7 +612,7 @@ static tls_session *client_handshake(tls_client_ctx *ctx, stream *s, tls_session
     evaluate_peer(session, p, plan, out);
     log_client_session(session, out);
     if (!session->cache_ok)
-        return client_failure(session, s, out, "Server certificate not verified", 1);
+        return client_failure(session, s, out, check_failure(session, p, out), 1);
     if (session->pending_session) {
         store_session(session, session->pending_session);
         SSL_SESSION_free(session->pending_session);

@@ -3,7 +3,8 @@
  *
  * Setup, once per process, before chroot:
  *     tls_client_config cfg;
- *     tls_client_config_init(&cfg);                     main.cf values
+ *     tls_client_config_init(&cfg);                     main.cf smtp_tls_* values
+ *                                     (tls_client_config_init_lmtp(): lmtp_tls_*)
  *     cfg.cache = tls_scache_open(var_smtp_tls_session_cache_database, ...);
  *     ctx = tls_client_init(&cfg, why);                 NULL: fatal config error
  * As for the server, the config's strings belong to the parameters and
@@ -39,7 +40,9 @@
  * is logged as Postfix does ("server certificate verification failed for
  * NAMADDR: num=62:hostname mismatch" and the like) with loglevel >= 1,
  * close_notify is sent, NULL is returned and out->failure_reason says
- * "Server certificate not verified" (deferral dsn 4.7.5). A handshake
+ * "Server certificate not verified" (deferral dsn 4.7.5), or, at verify and
+ * secure when the chain itself did not verify, "Server certificate not
+ * trusted", as Postfix. A handshake
  * failure returns NULL with failure_reason "Cannot start TLS: handshake
  * failure". The stream is unusable after NULL; the caller closes it.
  *
@@ -119,6 +122,7 @@ typedef struct tls_client_params {
 } tls_client_params;
 
 void    tls_client_config_init(tls_client_config *cfg);
+void    tls_client_config_init_lmtp(tls_client_config *cfg);
 tls_client_ctx *tls_client_init(const tls_client_config *cfg, strbuf *why);
 tls_session *tls_client_start(tls_client_ctx *ctx, stream *s, const tls_client_params *params,
                               tls_session_info *out);

@@ -147,3 +147,14 @@ void strbuf_lowercase(strbuf *sb)
     for (size_t i = 0; i < sb->len; i++)
         sb->data[i] = (char) tolower((unsigned char) sb->data[i]);
 }
+
+int strbuf_is_clean_text(const strbuf *sb)
+{
+    for (size_t i = 0; i < sb->len; i++) {
+        unsigned char ch = (unsigned char) sb->data[i];
+
+        if (ch < 0x20 || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}

@@ -42,6 +42,8 @@ void strbuf_append_printf(strbuf *sb, const char *fmt, ...)
 void strbuf_append_vprintf(strbuf *sb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 void strbuf_lowercase(strbuf *sb);
+/* 1 when no byte is a control character (below 0x20, or DEL): NUL, CR, LF, TAB... */
+int  strbuf_is_clean_text(const strbuf *sb);
 
 static inline int strbuf_last(const strbuf *sb)
 {

@@ -8,10 +8,13 @@ the tests also check that the agents and the documents agree.
 import os
 import pwd
 import random
+import re
 import time
+from pathlib import Path
 
 import attrproto
 import queuefile
+from conftest import wait_for
 
 
 def parse_records(data):
@@ -38,6 +41,38 @@ def new_queue_id():
     return "%05X%06X" % (random.randrange(0x100000), random.randrange(0x1000000))
 
 
+def _activity(pid):
+    """(voluntary context switches, CPU ticks) of a process, or None."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    switches = int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    return switches, int(fields[11]) + int(fields[12])
+
+
+def _qmgr_idle(inst):
+    pids = inst.daemon_pids("qmgr")
+    if not pids:
+        return False
+    before = _activity(pids[0])
+    time.sleep(0.2)
+    after = _activity(pids[0])
+    return before is not None and before == after and before[0] > 0
+
+
+def settle_qmgr(inst):
+    """The test plays qmgr with files in active/, but a real qmgr starting
+    late would move them back to incoming/ (its crash recovery). When
+    master.cf has a qmgr, wait until it has started and gone idle."""
+    if getattr(inst, "qmgr_settled", False):
+        return
+    if re.search(r"^qmgr\s", (inst.config_dir / "master.cf").read_text(), re.M):
+        wait_for(lambda: _qmgr_idle(inst), what="qmgr started and idle")
+    inst.qmgr_settled = True
+
+
 class Message:
     """A queue file placed in active/, with the offsets qmgr would send."""
 
@@ -61,6 +96,7 @@ class Message:
         self.offsets = [off for t, off, _ in records if t == "R"]
         self.size = sum(len(p) + 1 for t, _, p in records if t == "L")
         self.path = inst.queue_dir / "active" / self.queue_id
+        settle_qmgr(inst)
         self.path.write_bytes(data)
         os.chmod(self.path, 0o700)
         if os.getuid() == 0:

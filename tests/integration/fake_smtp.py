@@ -4,6 +4,11 @@ import socket
 import threading
 import time
 
+
+class Hangup(bytes):
+    """A reply after which the server closes the connection."""
+
+
 DEFAULT_EHLO = ["PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8",
                 "ENHANCEDSTATUSCODES"]
 
@@ -16,9 +21,11 @@ class Session:
 
 
 class FakeSMTP(threading.Thread):
-    """replies: dict "MAIL"/"RCPT"/"DATA"/"DOT"/"RSET" -> reply bytes or a callable
-    (command line -> reply bytes); greeting and ehlo configurable; lmtp answers
-    one reply per accepted recipient after the message."""
+    """replies: dict "MAIL"/"RCPT"/"DATA"/"DOT"/"RSET" (or any other verb, such
+    as "STARTTLS" or "AUTH") -> reply bytes or a callable (command line -> reply
+    bytes); a Hangup(reply) is sent and then the server hangs up; greeting and
+    ehlo configurable; lmtp answers one reply per accepted recipient after the
+    message."""
 
     def __init__(self, host="127.0.0.1", port=0, greeting=b"220 fake ESMTP\r\n",
                  ehlo=None, replies=None, lmtp=False):
@@ -120,7 +127,12 @@ class FakeSMTP(threading.Thread):
                         conn.sendall(out + b"221 2.0.0 Bye\r\n")
                         return
                     else:
-                        out += b"502 5.5.2 Error: command not recognized\r\n"
+                        reply = self.reply_for(verb, line,
+                                               b"502 5.5.2 Error: command not recognized\r\n")
+                        out += reply
+                        if isinstance(reply, Hangup):
+                            conn.sendall(out)
+                            return
                 if batch:
                     session.batches.append(batch)
                 if out:

@@ -350,11 +350,14 @@ class SmtpSink:
                     conn.sendall(b"250 2.1.5 Ok\r\n")
                 elif verb == b"DATA":
                     conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                    data = b""
+                    data, ended = b"", False
                     for chunk in stream:
                         if chunk == b".\r\n":
+                            ended = True
                             break
                         data += chunk
+                    if not ended:           # the client gave up: no message
+                        break
                     self.messages.append((sender, rcpts, data))
                     conn.sendall(b"250 2.0.0 Ok: queued\r\n")
                 elif verb == b"QUIT":

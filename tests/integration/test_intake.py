@@ -7,11 +7,9 @@ is a fake listening on private/bounce (the protocol of docs/protocols.md),
 so a rejected local message can be followed to its bounce request.
 """
 import os
-import pwd
 import re
 import socket
 import stat
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -499,19 +497,6 @@ def test_sendmail_bs(inst):
                               "500 5.5.2 Error: command not recognized", "221 2.0.0 Bye"]
     qf = queued(inst, "bs@b.example")
     assert qf.lines[-1] == ".dot"
-
-
-def test_mailq_and_flush_need_postqueue(inst):
-    postqueue = SBIN / "postqueue"
-    for args in (["-bp"], ["-q"]):
-        result = sendmail(inst, *args, message="", check=False)
-        if postqueue.exists():
-            continue
-        assert result.returncode == 69
-        assert f"execv {postqueue}: No such file or directory" in result.stderr
-    if not postqueue.exists():
-        result = run([SBIN / "mailq"], check=False, env={"MAIL_CONFIG": str(inst.config_dir)})
-        assert result.returncode == 69 and "mailq: fatal:" in result.stderr
 
 
 def test_newaliases(inst):

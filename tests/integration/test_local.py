@@ -397,6 +397,54 @@ def test_foreign_owned_mailbox_is_refused(env):
         os.chmod(path, 0o600)
 
 
+def test_mailbox_swapped_during_delivery_is_never_written_through(env):
+    """ATTACKS.md: the mailbox is swapped between a symbolic link to a victim
+    and a fresh file of the user, as fast as possible, while mail arrives.
+    Each delivery goes to a real mailbox or is deferred; the victim is never
+    written."""
+    inst = env["inst"]
+    victim = make_victim(env, "shadow-swap")
+    pw = env["users"][BOB]
+    path = env["spool"] / BOB
+    saved = env["scratch"] / "bob-saved"
+    if path.exists():
+        shutil.move(path, saved)
+    stop = threading.Event()
+
+    def swap():
+        turn = 0
+        while not stop.is_set():
+            tmp = env["spool"] / f".swap-{turn % 2}"
+            if turn % 2:
+                tmp.write_text("")
+                os.chown(tmp, pw.pw_uid, pw.pw_gid)
+                os.chmod(tmp, 0o600)
+            else:
+                os.symlink(victim, tmp)
+            os.replace(tmp, path)
+            turn += 1
+    swapper = threading.Thread(target=swap, daemon=True)
+    swapper.start()
+    statuses = []
+    try:
+        for i in range(20):
+            msg = Message(inst, "sender@example.org", [f"{BOB}@{DOMAIN}"], body=[f"swap {i}"])
+            statuses.append(deliver(msg)["status"])
+    finally:
+        stop.set()
+        swapper.join()
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        if saved.exists():
+            shutil.move(saved, path)
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert set(statuses) <= {"0", "1"}, statuses
+    # the agent still serves
+    msg = Message(inst, "sender@example.org", [f"{ALICE}@{DOMAIN}"], body=["after the swaps"])
+    assert deliver(msg)["status"] == "0"
+
+
 def test_mailbox_command_expansion_is_filtered(env):
     inst = env["inst"]
     inst.mark_log()

@@ -249,7 +249,7 @@ def test_pass_service_serves_passed_connection(make_instance):
 
 def test_host_port_service_name(make_instance):
     port = free_port()
-    inst = make_instance("hostport", master_cf_edit=add_services(
+    make_instance("hostport", master_cf_edit=add_services(
         f"127.0.0.2:{port} inet n - n - - smtpd -o smtpd_banner=host")).start()
     assert greeting(port, host="127.0.0.2") == "220 host\r\n"
     assert not port_open(port, host="127.0.0.1")    # not on inet_interfaces

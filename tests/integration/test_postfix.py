@@ -3,13 +3,14 @@ set-permissions, start-fg, with Postfix's messages and exit status."""
 import grp
 import os
 import pwd
+import re
 import signal
 import socket
 import stat
 import subprocess
 
 from conftest import LIBEXEC, SBIN, port_open, wait_for
-from queue_helpers import FUTURE, drop, message
+from queue_helpers import FUTURE, drop, message, queue_path
 
 IS_ROOT = os.geteuid() == 0
 
@@ -176,6 +177,36 @@ def test_check_warns_and_set_permissions_fixes(make_instance):
     assert inst.postfix("check").stderr == ""
     refused = inst.postfix("set-permissions", "mail_owner=x", check=False)
     assert refused.returncode == 1
+
+
+def test_start_purges_and_repairs_the_queue_first(make_instance):
+    """As Postfix's postfix-script: postsuper (-s, -p) runs before master,
+    so what a crash left half written is gone before any daemon looks, and
+    a queue file in the wrong hash directory is moved where qmgr looks."""
+    inst = make_instance("purge")
+    inst.postfix("check")                       # creates the queue directories
+    half = queue_path(inst, "incoming", drop(inst, "incoming", message(), mode=0o600))
+    half_drop = inst.queue_dir / "maildrop" / "ABCDEF0123"
+    half_drop.write_bytes(b"T\x111700000000.000001")
+    os.chmod(half_drop, 0o600)
+    temporary = inst.queue_dir / "incoming" / "tmp.4242.1.1"
+    temporary.write_bytes(b"")
+    misplaced = inst.queue_dir / "deferred" / "ABCDE999"
+    misplaced.write_bytes(message(recipients=["late@example.test"]))
+    inst.mark_log()
+    inst.start()
+    for path in (half, half_drop, temporary):
+        assert not path.exists(), path
+    log = inst.new_log()
+    # (the test's file names do not end in their inode: postsuper renames first)
+    assert re.search(r"postfix/postsuper\[\d+\]: removed file incoming/[0-9A-F]+\n", log)
+    assert re.search(r"postfix/postsuper\[\d+\]: removed file maildrop/ABCDEF0123\n", log)
+    assert re.search(r"postfix/postsuper\[\d+\]: removed file incoming/tmp\.4242\.1\.1\n", log)
+    assert not misplaced.exists()
+    moved = re.search(r"postfix/postsuper\[\d+\]: renamed file deferred/ABCDE999 as "
+                      r"(deferred/A/ABCDE[0-9A-F]+)\n", log).group(1)
+    assert (inst.queue_dir / moved).is_file()
+    assert inst.master_pid()
 
 
 def test_check_reports_changed_jail_file(make_instance):

@@ -63,7 +63,8 @@ def test_ids_from_standard_input(inst):
 def test_hold_and_release(inst):
     qid = deferred(inst)
     result = postsuper(inst, "-h", qid)
-    assert result.stderr == f"postsuper: {qid}: placed on hold\npostsuper: Placed on hold: 1 message\n"
+    assert result.stderr == (f"postsuper: {qid}: placed on hold\n"
+                             "postsuper: Placed on hold: 1 message\n")
     assert in_queue(inst, "hold", qid) and not in_queue(inst, "deferred", qid)
     out = run([SBIN / "postqueue", "-c", inst.config_dir, "-p"]).stdout
     assert f"{qid}!" in out

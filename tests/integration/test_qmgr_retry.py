@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import SBIN, run, wait_for
+from conftest import SBIN, run
 from queue_helpers import (FakeAgent, drop, message, queue_path, transport_map, trigger,
                            wait_gone, wait_in)
 

@@ -104,6 +104,22 @@ def test_relay_to_smtp_sink(env):
     assert "relayed through the sink" in text
 
 
+def test_relayhost_through_the_whole_chain(env):
+    """sendmail -> pickup -> cleanup -> qmgr -> smtp -> relayhost (smtp-sink)."""
+    inst = env["inst"]
+    port, dump = env["sink"]
+    inst.mark_log()
+    inst.command("sendmail", "-f", "sender@example.org", "far@remote.example",
+                 input="Subject: relay chain\n\nrelay-whole-chain\n")
+    match = inst.wait_log(rf"postfix/smtp\[\d+\]: (\w+): to=<far@remote\.example>, "
+                          rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{port}, .*status=sent",
+                          timeout=30)
+    inst.wait_log(rf"{match.group(1)}: removed")
+    wait_for(lambda: [p for p in dump.iterdir() if p.stat().st_size
+                      and "relay-whole-chain" in p.read_text(errors="replace")],
+             what="the message at the sink")
+
+
 def test_pipelined_envelope_with_esmtp_parameters(env):
     inst = env["inst"]
     server = FakeSMTP()

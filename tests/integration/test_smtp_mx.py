@@ -30,6 +30,7 @@ def env(module_instance_factory):
         f"--mx-host={ZONE},mx1.{ZONE},10", f"--mx-host={ZONE},mx2.{ZONE},20",
         f"--host-record=mx1.{ZONE},{down_ip}", f"--host-record=mx2.{ZONE},{up_ip}",
         f"--mx-host=self.{ZONE},mx.example.test,10",
+        f"--mx-host=chain.{ZONE},mx1.{ZONE},10", f"--mx-host=chain.{ZONE},mx2.{ZONE},20",
         f"--host-record=plain.{ZONE},{up_ip}",
     ], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     inst = module_instance_factory("smtpmx", main_cf={"smtp_tcp_port": port,
@@ -82,3 +83,20 @@ def test_mx_pointing_at_myself_is_a_loop(env):
     msg = Message(inst, "sender@example.org", [f"user@self.{ZONE}"])
     assert deliver(msg, transport="smtp", nexthop=f"self.{ZONE}")["status"] == "0"
     inst.wait_log(rf"dsn=5\.4\.6, status=bounced \(mail for self\.{ZONE} loops back to myself\)")
+
+
+def test_mx_delivery_through_the_whole_chain(env):
+    """sendmail -> pickup -> cleanup -> qmgr -> smtp: MX lookup, the first MX
+    down, delivered to the second. Its own domain (same two MX hosts), so no
+    connection cached by an earlier test is reused."""
+    inst, server = env["inst"], env["server"]
+    inst.mark_log()
+    before = sum(len(s.messages) for s in server.sessions)
+    inst.command("sendmail", "-f", "sender@example.org", f"user@chain.{ZONE}",
+                 input="Subject: mx chain\n\nmx-whole-chain\n")
+    inst.wait_log(rf"postfix/smtp\[\d+\]: connect to mx1\.{ZONE}\[[\d.]+\]:{env['port']}: "
+                  r"Connection refused\n", timeout=30)
+    inst.wait_log(rf"postfix/smtp\[\d+\]: \w+: to=<user@chain\.{ZONE}>, relay=mx2\.{ZONE}"
+                  rf"\[{env['up']}\]:{env['port']}, .*status=sent", timeout=30)
+    server.wait_messages(before + 1)
+    assert any(b"mx-whole-chain" in m for s in server.sessions for m in s.messages)
