@@ -198,7 +198,20 @@ int deliver_request_reply(stream *s, int status, int site_failure, const char *d
     return attr_end(s);
 }
 
+int deliver_ready_read(stream *s)
+{
+    int     ready = -1;
+    attr_spec spec[] = {ATTR_INT("status", &ready), ATTR_END};
+
+    return attr_scan(s, 0, spec) < 0 || ready != 0 ? -1 : 0;
+}
+
 int deliver_request_send(stream *s, const deliver_request *req)
+{
+    return deliver_ready_read(s) < 0 ? -1 : deliver_request_write(s, req);
+}
+
+int deliver_request_write(stream *s, const deliver_request *req)
 {
     const struct timeval *times[TIME_FIELDS] = {
         &req->arrival_time, &req->active_time, &req->dispatch_time,
@@ -207,13 +220,7 @@ int deliver_request_send(stream *s, const deliver_request *req)
         "arrival_time", "active_time", "dispatch_time",
     };
     strbuf *text = strbuf_new(24);
-    int     ready = -1;
-    attr_spec spec[] = {ATTR_INT("status", &ready), ATTR_END};
 
-    if (attr_scan(s, 0, spec) < 0 || ready != 0) {
-        strbuf_free(text);
-        return -1;
-    }
     for (size_t i = 0; i < STRING_FIELDS; i++) {
         const char *value = *(char *const *) ((const char *) req + string_fields[i].offset);
 

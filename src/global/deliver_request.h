@@ -8,7 +8,9 @@
  * logged. deliver_request_reply() sends the result frame.
  *
  * qmgr side: deliver_request_send() waits for "ready" and sends a request;
- * deliver_reply_read() reads the result.
+ * deliver_reply_read() reads the result. qmgr itself writes the request
+ * first (deliver_request_write()) and reads "ready" after it
+ * (deliver_ready_read(): 0 when the agent said ready), saving a round trip.
  *
  * Every string in a request is checked on the way in: control characters,
  * oversize values and recipient counts above DELIVER_RCPT_MAX are refused.
@@ -77,6 +79,8 @@ int     deliver_request_reply(stream *s, int status, int site_failure, const cha
 void    deliver_request_free(deliver_request *req);
 
 int     deliver_request_send(stream *s, const deliver_request *req);
+int     deliver_request_write(stream *s, const deliver_request *req);
+int     deliver_ready_read(stream *s);
 void    deliver_reply_init(deliver_reply *reply);
 int     deliver_reply_read(stream *s, deliver_reply *reply);
 void    deliver_reply_free(deliver_reply *reply);

@@ -16,8 +16,8 @@
  * fail the site, up to <transport>_destination_concurrency_limit.
  *
  * A conversation is non-blocking: qmgr connects to private/<transport>,
- * waits (libevent) for the agent's ready frame, sends the request, and
- * waits for the reply. Outcomes:
+ * writes the request at once, and waits (libevent) for the agent's ready
+ * frame and then its reply. Outcomes:
  *   - reply, no site failure: the entry is done (the agent logged and
  *     recorded every recipient); a deferral marks the message deferred;
  *   - reply with site_failure: the destination is dead for
@@ -485,38 +485,35 @@ static void agent_replied(evutil_socket_t fd, short what, void *context)
     delivery_end(d);
 }
 
+/* The agent took the connection: its ready frame, then (maybe already here) its reply. */
 static void agent_ready(evutil_socket_t fd, short what, void *context)
 {
     qmgr_delivery *d = context;
     qmgr_transport *t = d->entry->queue->transport;
-    deliver_request req = {0};
     struct timeval timeout = {.tv_sec = var_daemon_timeout };
-    int     sent;
 
     t->connecting--;
     qmgr_schedule_soon();
-    if (what & EV_TIMEOUT) {
-        agent_failed(d, QMGR_UNAVAILABLE, 0);
-        return;
-    }
-    build_request(&req, d->entry);
-    sent = deliver_request_send(d->stream, &req);
-    free(req.rcpt);
-    if (sent < 0) {
+    if ((what & EV_TIMEOUT) || deliver_ready_read(d->stream) < 0) {
         agent_failed(d, QMGR_UNAVAILABLE, 0);
         return;
     }
     event_free(d->event);
     d->event = event_new(server_event_base(), fd, EV_READ, agent_replied, d);
     event_add(d->event, &timeout);
+    if (stream_pending(d->stream) > 0)
+        event_active(d->event, EV_READ, 0);
 }
 
+/* Connects to the agent and writes the request at once (docs/protocols.md). */
 static void start_delivery(qmgr_queue *q, qmgr_entry *e)
 {
     qmgr_transport *t = q->transport;
     struct timeval timeout = {.tv_sec = var_daemon_timeout };
+    deliver_request req = {0};
     qmgr_delivery *d;
     stream *s = mail_connect(MAIL_CLASS_PRIVATE, t->name, var_qmgr_ipc_timeout);
+    int     written;
 
     if (s == NULL) {
         msg_warn("connect to transport private/%s: %s", t->name, strerror(errno));
@@ -531,9 +528,16 @@ static void start_delivery(qmgr_queue *q, qmgr_entry *e)
     d = xcalloc(1, sizeof(*d));
     d->entry = e;
     d->stream = s;
+    q->busy++;
+    build_request(&req, e);
+    written = deliver_request_write(s, &req);
+    free(req.rcpt);
+    if (written < 0) {
+        agent_failed(d, QMGR_UNAVAILABLE, 0);
+        return;
+    }
     d->event = event_new(server_event_base(), s->fd, EV_READ, agent_ready, d);
     event_add(d->event, &timeout);
-    q->busy++;
     t->connecting++;
 }
 
