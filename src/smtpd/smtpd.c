@@ -7,7 +7,8 @@
  * sessions:
  *
  *   connect      who the client is (smtpd_peer), "connect from NAME[ADDR]",
- *                the anvil connection limits, talk before the greeting
+ *                TLS at once in wrapper mode (smtpd_tls), the anvil
+ *                connection limits, talk before the greeting
  *   greeting     "220 $smtpd_banner"
  *   commands     read under smtpd_timeout (smtpd_io), executed
  *                (smtpd_cmd, smtpd_data), until QUIT, a fatal reply,
@@ -101,6 +102,7 @@ static void smtpd_pre_init(const server_ctx *ctx)
     t->canonical_maps = open_other_maps("canonical_maps", "");
     t->rcpt_canonical_maps = open_other_maps("recipient_canonical_maps", "");
     t->discard_ehlo = argv_split(var_smtpd_discard_ehlo_keywords, ARGV_LIST_DELIMITERS);
+    smtpd_tls_pre_init();
     smtpd_check_init();
 }
 
@@ -248,7 +250,8 @@ static void command_loop(smtpd_state *state)
 
 static void session(smtpd_state *state, const server_ctx *ctx)
 {
-    if (connection_limits(state, ctx) < 0 || pre_greeting_talk(state) < 0)
+    if (smtpd_tls_wrapper_start(state) < 0 || connection_limits(state, ctx) < 0
+        || pre_greeting_talk(state) < 0)
         return;
     if (!var_smtpd_delay_reject && smtpd_check_connect(state) != 0) {
         state->access_denied = xstrdup(state->reply->data);
@@ -273,6 +276,7 @@ static void smtpd_service(stream *client, const server_ctx *ctx)
         state->bare_lf_mode = SMTP_BARE_LF_NORMALIZE;
     session(state, ctx);
     smtpd_reply_flush(state);
+    smtpd_tls_end(state);
     if (state->anvil_connected)
         anvil_clnt_request(ANVIL_DISCONNECT, state->anvil_ident->data, NULL, NULL);
     smtpd_transaction_reset(state);

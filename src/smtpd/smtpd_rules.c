@@ -37,6 +37,29 @@ static int permit_inet_interfaces(check_ctx *ctx, const char *unused)
     return strcmp(state->addr->data, state->server_addr->data) == 0 ? CHECK_OK : CHECK_DUNNO;
 }
 
+/* permit_tls_clientcerts and permit_tls_all_clientcerts. */
+static int tls_clientcerts(check_ctx *ctx, int any_trusted)
+{
+    switch (smtpd_tls_cert_permitted(ctx->state, any_trusted)) {
+    case 1:
+        return CHECK_OK;
+    case 0:
+        return CHECK_DUNNO;
+    default:
+        return smtpd_check_lookup_failure(ctx, ctx->state->namaddr->data);
+    }
+}
+
+static int permit_tls_clientcerts(check_ctx *ctx, const char *unused)
+{
+    return tls_clientcerts(ctx, 0);
+}
+
+static int permit_tls_all_clientcerts(check_ctx *ctx, const char *unused)
+{
+    return tls_clientcerts(ctx, 1);
+}
+
 /* permit_auth_destination and the unauth_destination rejects. */
 static int auth_destination(check_ctx *ctx, int on_fail_code, const char *on_fail_dsn)
 {
@@ -372,6 +395,8 @@ static const smtpd_rule rules[] = {
     {"permit_mynetworks", 0, permit_mynetworks},
     {"permit_inet_interfaces", 0, permit_inet_interfaces},
     {"permit_sasl_authenticated", 0, simple_dunno},
+    {"permit_tls_clientcerts", 0, permit_tls_clientcerts},
+    {"permit_tls_all_clientcerts", 0, permit_tls_all_clientcerts},
     {"permit_auth_destination", 0, permit_auth_destination},
     {"reject_unauth_destination", 0, reject_unauth_destination},
     {"defer_unauth_destination", 0, defer_unauth_destination},

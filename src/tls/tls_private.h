@@ -37,6 +37,7 @@ struct tls_session {
     int     must_verify;                /* verification failures are logged */
     int     fail_on_verify_error;       /* server with req_ccert */
     int     failed;                     /* a fatal error: no close_notify */
+    int     ticketed;                   /* server: resumed from a session ticket */
     char   *namaddr;
     tls_verify_state verify;
     tls_scache *cache;                  /* client: where new sessions go */

@@ -333,6 +333,9 @@ static void log_session(const tls_server_ctx *ctx, const tls_session *session,
 
     if (info->verify_error && (ctx->loglevel >= 2 || (ctx->loglevel >= 1 && ctx->req_ccert)))
         msg_info("%s", info->verify_error);
+    if (info->resumed && ctx->loglevel >= 2)
+        msg_info("%s: Reusing old session%s", session->namaddr,
+                 session->ticketed ? " (RFC 5077 session ticket)" : "");
     if (ctx->loglevel >= 1) {
         tls_session_summary(info, 0, session->namaddr, line);
         msg_info("%s", line->data);

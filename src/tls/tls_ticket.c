@@ -122,6 +122,7 @@ static int ticket_callback(SSL *ssl, unsigned char *name, unsigned char *iv,
     tls_ticket_ring *ring = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ring_index);
     ticket_key *current;
     ticket_key *key;
+    tls_session *session;
     int     iv_len;
 
     if (ring == NULL)
@@ -142,6 +143,8 @@ static int ticket_callback(SSL *ssl, unsigned char *name, unsigned char *iv,
     if (!EVP_DecryptInit_ex(cctx, ring->cipher, NULL, key->cipher_key, iv)
         || !set_hmac(hctx, key))
         return -1;
+    if ((session = SSL_get_ex_data(ssl, tls_session_index())) != NULL)
+        session->ticketed = 1;
     return key == current ? 1 : 2;
 }
 
