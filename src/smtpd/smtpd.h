@@ -39,8 +39,8 @@
 
 /* Commands, in the order of the disconnect log line. */
 enum smtpd_cmd_id {
-    CMD_HELO, CMD_EHLO, CMD_STARTTLS, CMD_AUTH, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT, CMD_RSET, CMD_NOOP,
-    CMD_VRFY, CMD_ETRN, CMD_QUIT, CMD_HELP, CMD_UNKNOWN, CMD_COUNT
+    CMD_HELO, CMD_EHLO, CMD_STARTTLS, CMD_AUTH, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT,
+    CMD_RSET, CMD_NOOP, CMD_VRFY, CMD_ETRN, CMD_QUIT, CMD_HELP, CMD_UNKNOWN, CMD_COUNT
 };
 
 /* Command results. */
@@ -119,8 +119,6 @@ typedef struct smtpd_state {
     char   *sasl_method;                /* NULL: not authenticated */
     char   *sasl_username;
     char   *sasl_sender;                /* MAIL FROM ... AUTH=, or NULL */
-    strbuf *sasl_mechanisms;            /* offered now; recomputed after STARTTLS */
-    int     sasl_mechanisms_known;
 } smtpd_state;
 
 /* Tables and lists opened before the chroot (smtpd.c); NULL when not configured. */
@@ -161,8 +159,13 @@ const char *smtpd_pending_text(smtpd_state *state);
 void    smtpd_deadline_start(smtpd_state *state);
 void    smtpd_io_init(smtpd_state *state);
 
+/* smtpd.c */
+void    smtpd_input_failed(smtpd_state *state);
+
 /* smtpd_cmd.c */
 void    smtpd_execute(smtpd_state *state);
+int     smtpd_rate_exceeded(smtpd_state *state, const char *request, int limit,
+                            const char *what);
 void    smtpd_transaction_reset(smtpd_state *state);
 int     smtpd_keyword_discarded(const char *keyword);
 

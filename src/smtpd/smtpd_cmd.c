@@ -45,8 +45,8 @@ typedef struct smtpd_command {
 
 /* The EHLO keywords, in Postfix's order; a discarded one also turns its feature off. */
 static const char *const ehlo_keywords[] = {
-    "PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME",
-    "DSN", "SMTPUTF8", "CHUNKING",
+    "PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH", "ENHANCEDSTATUSCODES",
+    "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING",
 };
 
 int smtpd_keyword_discarded(const char *keyword)
@@ -87,6 +87,8 @@ void smtpd_transaction_reset(smtpd_state *state)
     argv_truncate(state->prepend, 0);
     free(state->instance);
     state->instance = NULL;
+    free(state->sasl_sender);
+    state->sasl_sender = NULL;
     state->bdat = BDAT_NONE;
 }
 
@@ -144,9 +146,12 @@ static int ehlo_cmd(smtpd_state *state)
         return SMTPD_ERROR;
     lines = argv_new(16);
     text = strbuf_new(64);
-    for (size_t i = 0; i < sizeof(ehlo_keywords) / sizeof(ehlo_keywords[0]); i++)
-        if (ehlo_keyword_text(state, ehlo_keywords[i], text))
+    for (size_t i = 0; i < sizeof(ehlo_keywords) / sizeof(ehlo_keywords[0]); i++) {
+        if (strcmp(ehlo_keywords[i], "AUTH") == 0)
+            smtpd_sasl_ehlo_lines(state, lines);
+        else if (ehlo_keyword_text(state, ehlo_keywords[i], text))
             argv_add(lines, text->data);
+    }
     smtpd_reply(state, "250%c%s", lines->count ? '-' : ' ', var_myhostname);
     for (size_t i = 0; i < lines->count; i++)
         smtpd_reply(state, "250%c%s", i + 1 == lines->count ? ' ' : '-', lines->items[i]);
@@ -179,11 +184,13 @@ static int args_flags(const smtpd_state *state)
         flags |= SMTP_ARGS_SMTPUTF8;
     if (state->sender && (state->mail_args->params & SMTP_PARAM_SMTPUTF8))
         flags |= SMTP_ARGS_UTF8_SESSION;
+    if (smtpd_sasl_enabled())
+        flags |= SMTP_ARGS_AUTH;
     return flags;
 }
 
 /* Applies an anvil rate limit; 1 when the client went over it. */
-static int rate_exceeded(smtpd_state *state, const char *request, int limit, const char *what)
+int smtpd_rate_exceeded(smtpd_state *state, const char *request, int limit, const char *what)
 {
     int     rate = 0;
 
@@ -228,6 +235,12 @@ static int mail_cmd(smtpd_state *state)
         return SMTPD_ERROR;
     }
     state->sender = xstrdup(state->mail_args->path->address->data);
+    if ((state->mail_args->params & SMTP_PARAM_AUTH) && state->mail_args->auth->len) {
+        strbuf *clean = strbuf_new(64);
+
+        sanitize_printable(clean, state->mail_args->auth->data, state->mail_args->auth->len);
+        state->sasl_sender = strbuf_steal(clean);
+    }
     if ((state->mail_args->params & SMTP_PARAM_SIZE) && var_message_size_limit > 0
         && state->mail_args->size > var_message_size_limit) {
         smtpd_log_whatsup(state, "reject", "552 5.3.4 Message size exceeds fixed limit");
@@ -235,7 +248,7 @@ static int mail_cmd(smtpd_state *state)
         smtpd_transaction_reset(state);
         return SMTPD_ERROR;
     }
-    if (rate_exceeded(state, ANVIL_MESSAGE, var_smtpd_client_message_rate_limit,
+    if (smtpd_rate_exceeded(state, ANVIL_MESSAGE, var_smtpd_client_message_rate_limit,
                       "Message delivery request")) {
         smtpd_reply(state, "450 4.7.1 Error: too much mail from %s", state->addr->data);
         smtpd_transaction_reset(state);
@@ -301,7 +314,7 @@ static int rcpt_cmd(smtpd_state *state)
         smtpd_reply(state, "%s", state->reply->data);
         return SMTPD_ERROR;
     }
-    if (rate_exceeded(state, ANVIL_RECIPIENT, var_smtpd_client_recipient_rate_limit,
+    if (smtpd_rate_exceeded(state, ANVIL_RECIPIENT, var_smtpd_client_recipient_rate_limit,
                       "Recipient address")) {
         smtpd_reply(state, "450 4.7.1 Error: too many recipients from %s", state->addr->data);
         return SMTPD_ERROR;
@@ -441,6 +454,7 @@ static const smtpd_command commands[] = {
     {CMD_HELO, "HELO", CMDF_LAST | CMDF_JUNK | CMDF_PRE_TLS, helo_cmd},
     {CMD_EHLO, "EHLO", CMDF_LAST | CMDF_JUNK | CMDF_PRE_TLS, ehlo_cmd},
     {CMD_STARTTLS, "STARTTLS", CMDF_LAST | CMDF_PRE_TLS, smtpd_starttls_cmd},
+    {CMD_AUTH, "AUTH", 0, smtpd_auth_cmd},
     {CMD_MAIL, "MAIL", 0, mail_cmd},
     {CMD_RCPT, "RCPT", 0, rcpt_cmd},
     {CMD_DATA, "DATA", CMDF_LAST, smtpd_data_cmd},

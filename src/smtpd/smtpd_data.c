@@ -121,6 +121,26 @@ static void write_attributes(smtpd_state *state, stream *s)
         put_attribute(s, "dsn_envid", args->envid->data);
     if (args->params & SMTP_PARAM_RET)
         rec_printf(s, REC_TYPE_ATTR, "dsn_ret=%d", args->ret);
+    if (state->sasl_method) {
+        put_attribute(s, "sasl_method", state->sasl_method);
+        put_attribute(s, "sasl_username", state->sasl_username);
+    }
+    if (state->sasl_sender)
+        put_attribute(s, "sasl_sender", state->sasl_sender);
+}
+
+/* "ID: client=NAME[ADDR], sasl_method=PLAIN, sasl_username=alice", as Postfix. */
+static void log_client(smtpd_state *state)
+{
+    strbuf *sasl = strbuf_new(64);
+
+    if (state->sasl_method)
+        strbuf_append_printf(sasl, ", sasl_method=%s, sasl_username=%s", state->sasl_method,
+                             state->sasl_username);
+    if (state->sasl_sender)
+        strbuf_append_printf(sasl, ", sasl_sender=%s", state->sasl_sender);
+    msg_info("%s: client=%s%s", state->cleanup->queue_id, state->namaddr->data, sasl->data);
+    strbuf_free(sasl);
 }
 
 static void write_envelope(smtpd_state *state)
@@ -237,7 +257,7 @@ static int start_message(smtpd_state *state, int mode, int at_line_start)
         return -1;
     }
     strbuf_free(why);
-    msg_info("%s: client=%s", state->cleanup->queue_id, state->namaddr->data);
+    log_client(state);
     write_envelope(state);
     for (size_t i = 0; i < state->prepend->count; i++)
         rec_put_str(state->cleanup->stream, REC_TYPE_LINE, state->prepend->items[i]);

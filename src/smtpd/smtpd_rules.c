@@ -30,6 +30,32 @@ static int permit_mynetworks(check_ctx *ctx, const char *unused)
     return match ? CHECK_OK : CHECK_DUNNO;
 }
 
+static int permit_sasl_authenticated(check_ctx *ctx, const char *unused)
+{
+    return ctx->state->sasl_username ? CHECK_OK : CHECK_DUNNO;
+}
+
+static int reject_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_AUTHENTICATED | LOGIN_CHECK_UNAUTHENTICATED);
+}
+
+static int reject_authenticated_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_AUTHENTICATED);
+}
+
+static int reject_unauthenticated_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_UNAUTHENTICATED);
+}
+
+static int reject_known_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_AUTHENTICATED | LOGIN_CHECK_UNAUTHENTICATED
+                                  | LOGIN_CHECK_KNOWN_ONLY);
+}
+
 static int permit_inet_interfaces(check_ctx *ctx, const char *unused)
 {
     smtpd_state *state = ctx->state;
@@ -354,11 +380,6 @@ static int simple_permit(check_ctx *ctx, const char *unused)
     return CHECK_OK;
 }
 
-static int simple_dunno(check_ctx *ctx, const char *unused)
-{
-    return CHECK_DUNNO;
-}
-
 static int simple_reject(check_ctx *ctx, const char *unused)
 {
     return smtpd_check_reject(ctx, 0, var_reject_code, smtpd_check_dsn(var_reject_code, "7.1"),
@@ -394,7 +415,13 @@ static const smtpd_rule rules[] = {
     {"defer_if_reject", 0, defer_if_reject_entry},
     {"permit_mynetworks", 0, permit_mynetworks},
     {"permit_inet_interfaces", 0, permit_inet_interfaces},
-    {"permit_sasl_authenticated", 0, simple_dunno},
+    {"permit_sasl_authenticated", 0, permit_sasl_authenticated},
+    {"reject_sender_login_mismatch", 0, reject_sender_login_mismatch},
+    {"reject_authenticated_sender_login_mismatch", 0,
+     reject_authenticated_sender_login_mismatch},
+    {"reject_unauthenticated_sender_login_mismatch", 0,
+     reject_unauthenticated_sender_login_mismatch},
+    {"reject_known_sender_login_mismatch", 0, reject_known_sender_login_mismatch},
     {"permit_tls_clientcerts", 0, permit_tls_clientcerts},
     {"permit_tls_all_clientcerts", 0, permit_tls_all_clientcerts},
     {"permit_auth_destination", 0, permit_auth_destination},

@@ -160,6 +160,7 @@ int smtpd_starttls_cmd(smtpd_state *state)
     smtpd_transaction_reset(state);
     free(state->helo_name);
     state->helo_name = NULL;
+    smtpd_sasl_reset(state);
     return SMTPD_OK;
 }
 

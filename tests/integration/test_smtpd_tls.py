@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import SBIN, free_port
+from conftest import SBIN, free_port, wait_for
 from smtpd_client import SmtpClient, listeners, queue_id
 from tls_helpers import (SClient, client_context, fingerprint, make_pki, read_within,
                          s_client_once, starttls)
@@ -89,8 +89,12 @@ def ports(setup):
 
 
 def postcat(inst, qid):
-    return subprocess.run([str(SBIN / "postcat"), "-c", str(inst.config_dir), "-q", qid],
-                          capture_output=True, timeout=30, text=True).stdout
+    """The queue file as postcat shows it, once postcat finds it."""
+    def show():
+        result = subprocess.run([str(SBIN / "postcat"), "-c", str(inst.config_dir), "-q", qid],
+                                capture_output=True, timeout=30, text=True)
+        return result.stdout if result.returncode == 0 else None
+    return wait_for(show, timeout=10, what=f"postcat {qid}")
 
 
 def ehlo_keywords(reply):
