@@ -123,7 +123,8 @@ int smtpd_input_pending(smtpd_state *state)
     struct pollfd pfd = {.fd = state->client->fd,.events = POLLIN };
     char    byte;
 
-    if (stream_pending(state->client) > 0 || (state->tls && tls_session_pending(state->tls)))
+    if (stream_pending(state->client) > 0
+        || (state->tls && tls_session_pending(state->tls)))
         return 1;
     if (poll(&pfd, 1, 0) <= 0)
         return 0;
@@ -144,7 +145,8 @@ const char *smtpd_pending_text(smtpd_state *state)
     if (stream_pending(s) > 0)
         smtp_escape(text, (const char *) s->rbuf + s->rpos, stream_pending(s),
                     SMTPD_PENDING_SHOWN);
-    else if (state->tls == NULL && (n = recv(s->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT)) > 0)
+    else if (state->tls == NULL
+             && (n = recv(s->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT)) > 0)
         smtp_escape(text, peek, (size_t) n, SMTPD_PENDING_SHOWN);
     return text->data;
 }

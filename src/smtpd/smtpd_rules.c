@@ -133,8 +133,8 @@ static int unlisted(check_ctx *ctx, const char *address, const char *class, cons
     case RCPT_RETRY:
         return smtpd_check_lookup_failure(&own, address);
     default:
-        return smtpd_check_reject(&own, 0, code, smtpd_check_dsn(code, detail), "<%s>: %s rejected: %s",
-                           address, class, text);
+        return smtpd_check_reject(&own, 0, code, smtpd_check_dsn(code, detail),
+                                  "<%s>: %s rejected: %s", address, class, text);
     }
 }
 
@@ -242,7 +242,8 @@ static int unknown_domain(check_ctx *ctx, const char *address, const char *class
         return CHECK_DUNNO;
     case DNS_RETRY:
         if (strcmp(var_unknown_address_tempfail_action, "defer_if_permit") == 0) {
-            smtpd_check_defer_if_permit(450, smtpd_check_dsn(450, detail), address, class, "Domain not found");
+            smtpd_check_defer_if_permit(450, smtpd_check_dsn(450, detail), address, class,
+                                        "Domain not found");
             return CHECK_DUNNO;
         }
         code = 450;
@@ -283,8 +284,9 @@ static int reject_unauth_pipelining(check_ctx *ctx, const char *unused)
 {
     if (!ctx->state->ill_pipelining)
         return CHECK_DUNNO;
-    return smtpd_check_reject(ctx, 0, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP command"
-                       " pipelining", ctx->name, ctx->class);
+    return smtpd_check_reject(ctx, 0, 503, "5.5.0",
+                              "<%s>: %s rejected: Improper use of SMTP command pipelining",
+                              ctx->name, ctx->class);
 }
 
 /* A DNS list answer: the reply comes from the rbl reply template. */
@@ -312,7 +314,8 @@ static int rbl_reject(check_ctx *ctx, const char *domain, const char *class, con
         snprintf(dsn, sizeof(dsn), "%.*s", (int) (strchr(text, ' ') - text), text);
         status = smtpd_check_reject(ctx, 0, (int) code, dsn, "%s", strchr(text, ' ') + 1);
     } else {
-        status = smtpd_check_reject(ctx, 0, (int) code, smtpd_check_dsn((int) code, "7.1"), "%s", text);
+        status = smtpd_check_reject(ctx, 0, (int) code, smtpd_check_dsn((int) code, "7.1"), "%s",
+                                    text);
     }
     strbuf_free(reply);
     return status;

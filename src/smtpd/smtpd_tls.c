@@ -6,7 +6,10 @@
  * (smtpd_tls_security_level, else the legacy smtpd_enforce_tls and
  * smtpd_use_tls; wrapper mode always means "encrypt", with the mandatory
  * protocols and ciphers), builds the server context from the key files and
- * opens tls_server_sni_maps and relay_clientcerts. A context that cannot be built
+ * opens tls_server_sni_maps and relay_clientcerts. Session resumption goes
+ * through tlsmgr (tls_mgr.h), so that it works across smtpd processes:
+ * ticket keys always, the session cache when
+ * smtpd_tls_session_cache_database is set. A context that cannot be built
  * is logged ("warning: No server certs available. TLS won't be enabled",
  * or why it failed) and the server runs without TLS: STARTTLS is then not
  * offered and is answered "454 4.7.0 TLS not available due to local
@@ -43,6 +46,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
+#include "tls_mgr.h"
 #include "tls_policy.h"
 #include "tls_server.h"
 
@@ -83,9 +87,13 @@ static void build_context(void)
     strbuf *why = strbuf_new(128);
 
     tls_server_config_init(&cfg, tls_level);
-    if ((server_ctx = tls_server_init(&cfg, why)) == NULL)
+    cfg.ticket_keys = tls_mgr_ticket_key;
+    if (*var_smtpd_tls_session_cache_database)
+        cfg.cache = tls_mgr_cache_open(TLS_MGR_CACHE_SMTPD, var_smtpd_tls_session_cache_timeout);
+    if ((server_ctx = tls_server_init(&cfg, why)) == NULL) {
         msg_warn("cannot initialize the TLS server: %s -- TLS won't be enabled", why->data);
-    else if (*var_tls_server_sni_maps) {
+        tls_scache_close(cfg.cache);
+    } else if (*var_tls_server_sni_maps) {
         sni_maps = maps_open("tls_server_sni_maps", var_tls_server_sni_maps, MAP_FLAG_FOLD);
         tls_server_set_sni(server_ctx, sni_lookup, NULL);
     }

@@ -42,7 +42,7 @@
  * stream has not read yet (smtpd's pipelining check).
  *
  * tls_set_clock() replaces time(NULL) for ticket-key rotation and session
- * cache expiry (tests and a future tlsmgr); NULL restores the real clock.
+ * cache expiry (tests); NULL restores the real clock.
  */
 #ifndef POSTERN_TLS_H
 #define POSTERN_TLS_H

@@ -98,7 +98,8 @@ static int wait_fd(int fd, short events, long long timeout_ms)
     int     n;
 
     do {
-        n = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms > 86400000 ? 86400000 : (int) timeout_ms);
+        n = poll(&pfd, 1, timeout_ms < 0 ? -1
+                 : timeout_ms > 86400000 ? 86400000 : (int) timeout_ms);
     } while (n < 0 && errno == EINTR);
     if (n == 0)
         errno = ETIMEDOUT;

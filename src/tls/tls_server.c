@@ -141,7 +141,7 @@ static int setup_resumption(tls_server_ctx *ctx, const tls_server_config *cfg, s
     if (!(SSL_CTX_get_options(ssl_ctx) & SSL_OP_NO_TICKET)) {
         if ((ctx->tickets = tls_ticket_ring_new(cfg->ticket_cipher ? cfg->ticket_cipher :
                                                 "aes-256-cbc", cfg->session_timeout,
-                                                why)) == NULL)
+                                                cfg->ticket_keys, why)) == NULL)
             return -1;
         if (tls_ticket_enable(ssl_ctx, ctx->tickets) < 0) {
             strbuf_set(why, "cannot enable TLS session tickets");

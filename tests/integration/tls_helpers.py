@@ -99,14 +99,30 @@ class SClient:
         return self.proc.stderr.read().decode()
 
 
-def s_client_once(port, pki, extra=(), stdin=b"QUIT\n", starttls=True):
-    """A whole s_client run: returns (returncode, stdout+stderr text)."""
+def s_client_once(port, pki, extra=(), starttls=True):
+    """A whole s_client run: NOOP (its reply proves the session works and lets
+    TLS 1.3 tickets arrive), then QUIT. Returns (returncode, stdout+stderr)."""
     args = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile",
             str(pki / "ca.pem"), "-crlf", *extra]
     if starttls:
         args += ["-starttls", "smtp"]
-    result = subprocess.run(args, input=stdin, capture_output=True, timeout=30)
-    return result.returncode, (result.stdout + result.stderr).decode("latin-1")
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdin.write(b"NOOP\n")
+    proc.stdin.flush()
+    seen = []
+    for raw in proc.stdout:
+        seen.append(raw)
+        if raw.startswith(b"250 "):
+            break
+    try:
+        proc.stdin.write(b"QUIT\n")
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(timeout=30)
+    return proc.returncode, (b"".join(seen) + out + err).decode("latin-1")
 
 
 class Dovecot:
