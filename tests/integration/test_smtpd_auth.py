@@ -256,6 +256,9 @@ def test_auth_parameter_on_mail(inst, pki):
     assert c.cmd("MAIL FROM:<a@b.example> AUTH=<> AUTH=<>") == \
         "503 5.5.4 Error: multiple AUTH= options"
     assert c.cmd("MAIL FROM:<a@b.example> AUTH=x+0Ay") == "501 5.5.4 Bad AUTH parameter syntax"
+    assert c.cmd(b"MAIL FROM:<a@b.example> AUTH=x\ry") == "501 5.5.4 Bad AUTH parameter syntax"
+    assert c.cmd(b"MAIL FROM:<a@b.example> AUTH=x\x00y") == "250 2.1.0 Ok"   # NUL ends the line
+    assert c.cmd("RSET") == "250 2.0.0 Ok"
     assert c.cmd("MAIL FROM:<a@b.example> AUTH=<>") == "250 2.1.0 Ok"
 
 
