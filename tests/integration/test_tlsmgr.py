@@ -113,12 +113,13 @@ def test_lookup_update_delete(inst, cache_type):
     key = f"test-{cache_type}-{time.monotonic_ns()}"
     c.send([("request", "lookup"), ("cache_type", cache_type), ("cache_id", key)])
     assert c.receive() == {"status": "1", "session": ""}
+    stored = entry()
     c.send([("request", "update"), ("cache_type", cache_type), ("cache_id", key),
-            ("session", entry())])
+            ("session", stored)])
     assert c.receive() == {"status": "0"}
     c.send([("request", "lookup"), ("cache_type", cache_type), ("cache_id", key)])
     reply = c.receive()
-    assert reply["status"] == "0" and as_bytes(reply["session"]) == entry()
+    assert reply["status"] == "0" and as_bytes(reply["session"]) == stored
     c.send([("request", "delete"), ("cache_type", cache_type), ("cache_id", key)])
     assert c.receive() == {"status": "0"}
     c.send([("request", "lookup"), ("cache_type", cache_type), ("cache_id", key)])
