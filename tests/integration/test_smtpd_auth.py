@@ -4,6 +4,7 @@ socket is private/auth inside the queue directory, where the chrooted smtpd
 reaches it), driven by swaks and a raw client."""
 import base64
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -28,7 +29,9 @@ def b64(text):
 
 @pytest.fixture(scope="module")
 def pki():
-    return make_pki("smtpd-auth")
+    root = make_pki("smtpd-auth")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,7 @@ def setup(module_instance_factory, pki, policy):
         "smtpd_sender_login_maps": LOGIN_MAPS,
         "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, "
                                     "reject_unauth_destination",
-        "smtpd_end_of_data_restrictions": "check_client_access static:HOLD",
+        "smtpd_data_restrictions": "check_client_access static:HOLD",
     })
     inst = module_instance_factory("smtpd-auth", main_cf=main_cf, master_cf_edit=edit)
     inst.start()

@@ -1,10 +1,11 @@
 """smtpd STARTTLS and wrapper mode against real TLS peers (openssl s_client,
 swaks, Python's ssl), with a test CA made by openssl for this module.
 
-Messages are held (smtpd_end_of_data_restrictions = check_client_access
+Messages are held (smtpd_data_restrictions = check_client_access
 static:HOLD) so postcat can show the Received: header smtpd wrote."""
 import base64
 import re
+import shutil
 import ssl
 import subprocess
 
@@ -23,7 +24,9 @@ LOG_SUMMARY = (r"Anonymous TLS connection established from localhost\[127\.0\.0\
 
 @pytest.fixture(scope="module")
 def pki():
-    return make_pki("smtpd-tls")
+    root = make_pki("smtpd-tls")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def setup(module_instance_factory, pki):
         "smtpd_tls_chain_files": f"{pki}/rsa.pem, {pki}/ec.pem",
         "smtpd_tls_loglevel": "1",
         "smtpd_tls_received_header": "yes",
-        "smtpd_end_of_data_restrictions": "check_client_access static:HOLD",
+        "smtpd_data_restrictions": "check_client_access static:HOLD",
     })
     inst = module_instance_factory("smtpd-tls", main_cf=main_cf, master_cf_edit=edit)
     inst.start()

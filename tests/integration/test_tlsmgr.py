@@ -4,6 +4,7 @@ session cache and the shared ticket keys), and its protocol spoken directly
 import os
 import pwd
 import re
+import shutil
 import struct
 import time
 
@@ -19,7 +20,9 @@ CACHE_TIMEOUT = 60
 
 @pytest.fixture(scope="module")
 def pki():
-    return make_pki("tlsmgr")
+    root = make_pki("tlsmgr")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
