@@ -8,6 +8,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -65,6 +66,8 @@ def setup(module_instance_factory, pki):
         "rsa_only": {"smtpd_tls_chain_files": "", "smtpd_tls_cert_file": f"{pki}/rsa.crt",
                      "smtpd_tls_key_file": f"{pki}/rsa.key"},
         "noheader": {"smtpd_tls_received_header": "no"},
+        "slow": {"smtpd_starttls_timeout": "2s"},
+        "slow_wrapper": {"smtpd_starttls_timeout": "2s", "smtpd_tls_wrappermode": "yes"},
     }, free_port)
     main_cf.update({
         "mydestination": "$myhostname, localhost, $mydomain",
@@ -245,6 +248,39 @@ def test_failed_handshake_ends_the_session(inst, pki):
     c = SClient(inst.smtp_port, pki)
     assert c.cmd("NOOP") == "250 2.0.0 Ok"
     c.close()
+
+
+@pytest.mark.parametrize("trickle", [False, True])
+def test_slow_handshake_times_out(inst, ports, pki, trickle):
+    """A client that stalls (or trickles) its handshake is cut off at smtpd_starttls_timeout."""
+    inst.mark_log()
+    c = SmtpClient(ports["slow"])
+    c.ehlo()
+    assert c.cmd("STARTTLS") == "220 2.0.0 Ready to start TLS"
+    start = time.monotonic()
+    if trickle:
+        hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40
+        for byte in hello:
+            if c.at_eof(timeout=0.2):
+                break
+            c.send(bytes([byte]))
+    assert c.at_eof(timeout=10)
+    assert time.monotonic() - start < 6
+    inst.wait_log(r"SSL_accept error from localhost\[127\.0\.0\.1\]: Connection timed out\n.*"
+                  r"lost connection after STARTTLS from localhost\[127\.0\.0\.1\]\n")
+    still = SClient(ports["slow"], pki)
+    assert still.cmd("NOOP") == "250 2.0.0 Ok"
+    still.close()
+
+
+def test_slow_wrapper_client_times_out(inst, ports):
+    inst.mark_log()
+    c = SmtpClient(ports["slow_wrapper"], greet=False)
+    start = time.monotonic()
+    assert c.at_eof(timeout=10)
+    assert 1.5 < time.monotonic() - start < 6
+    inst.wait_log(r"SSL_accept error from localhost\[127\.0\.0\.1\]: Connection timed out\n.*"
+                  r"lost connection after CONNECT from localhost\[127\.0\.0\.1\]\n")
 
 
 # CVE-2011-0411: plaintext pipelined after STARTTLS --------------------------------
