@@ -30,6 +30,7 @@ struct sasl_dovecot {
     unsigned long next_id;
     unsigned long pending_id;           /* 0: no conversation in progress */
     strbuf *line;
+    strbuf *fail_user;                  /* user= of the last FAIL, or empty */
 };
 
 static const struct mech_flag {
@@ -285,7 +286,10 @@ static int reply_cont(const argv_t *fields, sasl_dovecot_reply *reply, strbuf *w
     return 0;
 }
 
-/* The reason is shown to the SMTP client and logged: controls become '?'. */
+/*
+ * The reason is shown to the SMTP client and logged: controls become '?'.
+ * A user name that would not be valid in an OK reply is left out.
+ */
 static void reply_fail(const argv_t *fields, sasl_dovecot_reply *reply)
 {
     strbuf_reset(reply->text);
@@ -294,6 +298,10 @@ static void reply_fail(const argv_t *fields, sasl_dovecot_reply *reply)
 
         if (strcmp(field, "temp") == 0)
             reply->temporary = 1;
+        else if (strncmp(field, "user=", 5) == 0 && reply->user
+                 && (sasl_dovecot_unescape(field + 5, strlen(field + 5), reply->user) < 0
+                     || !user_name_valid(reply->user)))
+            strbuf_reset(reply->user);
         else if (strncmp(field, "reason=", 7) == 0
                  && sasl_dovecot_unescape(field + 7, strlen(field + 7), reply->text) == 0)
             for (size_t j = 0; j < reply->text->len; j++)
@@ -336,6 +344,8 @@ int sasl_dovecot_parse_reply(const char *line, size_t len, sasl_dovecot_reply *r
     reply->temporary = 0;
     reply->id = 0;
     strbuf_reset(reply->text);
+    if (reply->user)
+        strbuf_reset(reply->user);
     if (len > SASL_DOVECOT_LINE_MAX || memchr(line, 0, len) != NULL) {
         strbuf_set(why, "overlong line or NUL byte");
         return -1;
@@ -357,6 +367,7 @@ sasl_dovecot *sasl_dovecot_open(const char *path, int timeout, size_t response_l
     server->response_limit = response_limit;
     server->next_id = 1;
     server->line = strbuf_new(256);
+    server->fail_user = strbuf_new(32);
     return server;
 }
 
@@ -481,7 +492,7 @@ static enum sasl_status protocol_error(sasl_dovecot *server, const char *why, st
 static enum sasl_status read_reply(sasl_dovecot *server, strbuf *text)
 {
     strbuf *why = strbuf_new(64);
-    sasl_dovecot_reply reply = {.text = text };
+    sasl_dovecot_reply reply = {.text = text,.user = server->fail_user };
     enum sasl_status status;
 
     if (read_line(server, why) < 0
@@ -556,6 +567,7 @@ enum sasl_status sasl_dovecot_start(sasl_dovecot *server, const sasl_dovecot_req
     const char *initial = request->initial_response;
 
     strbuf_reset(text);
+    strbuf_reset(server->fail_user);
     if (server->pending_id)
         sasl_dovecot_abort(server);
     if (connect_server(server, text) < 0)
@@ -594,6 +606,11 @@ enum sasl_status sasl_dovecot_continue(sasl_dovecot *server, const char *respons
     return status;
 }
 
+const char *sasl_dovecot_failed_user(const sasl_dovecot *server)
+{
+    return server->fail_user->len ? server->fail_user->data : NULL;
+}
+
 void sasl_dovecot_abort(sasl_dovecot *server)
 {
     if (server->pending_id)
@@ -606,6 +623,7 @@ void sasl_dovecot_close(sasl_dovecot *server)
         return;
     disconnect(server);
     strbuf_free(server->line);
+    strbuf_free(server->fail_user);
     free(server->path);
     free(server);
 }

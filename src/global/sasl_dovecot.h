@@ -44,6 +44,8 @@
  *                           (never sent to the server)
  *     SASL_STATUS_BAD_DATA  the client's base64 is malformed or longer than
  *                           the response limit (never sent to the server)
+ * sasl_dovecot_failed_user() is the user name of the last FAIL reply (the
+ * name the client tried, when Dovecot says it: for the log), or NULL.
  * sasl_dovecot_abort() forgets a conversation the SMTP client cancelled
  * ("*"); the protocol has no cancel command, so the connection is dropped.
  * sasl_dovecot_close() closes and frees everything.
@@ -97,6 +99,7 @@ enum sasl_status sasl_dovecot_start(sasl_dovecot *server, const sasl_dovecot_req
                                     strbuf *text);
 enum sasl_status sasl_dovecot_continue(sasl_dovecot *server, const char *response,
                                        strbuf *text);
+const char *sasl_dovecot_failed_user(const sasl_dovecot *server);
 void    sasl_dovecot_abort(sasl_dovecot *server);
 void    sasl_dovecot_close(sasl_dovecot *server);
 
@@ -120,6 +123,7 @@ typedef struct sasl_dovecot_reply {
     unsigned long id;
     int     temporary;                  /* FAIL with "temp" */
     strbuf *text;                       /* caller's: user, challenge or reason */
+    strbuf *user;                       /* caller's or NULL: FAIL's valid user= */
 } sasl_dovecot_reply;
 
 int     sasl_dovecot_handshake_line(sasl_dovecot_handshake *handshake, const char *line,

@@ -1,5 +1,5 @@
 # src/smtpd: the SMTP server (a single-connection server).
 DAEMONS += smtpd
 smtpd_SRCS := $(wildcard src/smtpd/*.c)
-smtpd_DEPS := server maps global util
+smtpd_DEPS := server tls maps global util
 smtpd_LDLIBS :=

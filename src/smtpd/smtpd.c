@@ -7,7 +7,8 @@
  * sessions:
  *
  *   connect      who the client is (smtpd_peer), "connect from NAME[ADDR]",
- *                the anvil connection limits, talk before the greeting
+ *                TLS at once in wrapper mode (smtpd_tls), the anvil
+ *                connection limits, talk before the greeting
  *   greeting     "220 $smtpd_banner"
  *   commands     read under smtpd_timeout (smtpd_io), executed
  *                (smtpd_cmd, smtpd_data), until QUIT, a fatal reply,
@@ -101,6 +102,8 @@ static void smtpd_pre_init(const server_ctx *ctx)
     t->canonical_maps = open_other_maps("canonical_maps", "");
     t->rcpt_canonical_maps = open_other_maps("recipient_canonical_maps", "");
     t->discard_ehlo = argv_split(var_smtpd_discard_ehlo_keywords, ARGV_LIST_DELIMITERS);
+    smtpd_tls_pre_init();
+    smtpd_sasl_pre_init();
     smtpd_check_init();
 }
 
@@ -152,6 +155,8 @@ static void state_free(smtpd_state *state)
     free(state->rcpts);
     free(state->helo_name);
     free(state->access_denied);
+    free(state->sasl_method);
+    free(state->sasl_username);
     free(state);
 }
 
@@ -167,10 +172,10 @@ static int connection_limits(smtpd_state *state, const server_ctx *ctx)
     int     count = 0;
     int     rate = 0;
 
+    anvil_clnt_ident(state->anvil_ident, ctx->service_name, state->addr->data);
     if ((var_smtpd_client_connection_count_limit <= 0
          && var_smtpd_client_connection_rate_limit <= 0) || limits_exempt(state))
         return 0;
-    anvil_clnt_ident(state->anvil_ident, ctx->service_name, state->addr->data);
     if (anvil_clnt_request(ANVIL_CONNECT, state->anvil_ident->data, &count, &rate) < 0)
         return 0;
     state->anvil_connected = 1;
@@ -205,7 +210,7 @@ static int pre_greeting_talk(smtpd_state *state)
 }
 
 /* A timeout or lost client; a client that leaves after a message without QUIT is no news. */
-static void input_failed(smtpd_state *state)
+void smtpd_input_failed(smtpd_state *state)
 {
     if (stream_timed_out(state->client)) {
         msg_info("timeout after %s from %s", state->where, state->namaddr->data);
@@ -237,7 +242,7 @@ static void command_loop(smtpd_state *state)
             break;
         }
         if (smtpd_read_command(state) < 0) {
-            input_failed(state);
+            smtpd_input_failed(state);
             break;
         }
         if (bare_lf_refused(state))
@@ -248,7 +253,8 @@ static void command_loop(smtpd_state *state)
 
 static void session(smtpd_state *state, const server_ctx *ctx)
 {
-    if (connection_limits(state, ctx) < 0 || pre_greeting_talk(state) < 0)
+    if (smtpd_tls_wrapper_start(state) < 0 || connection_limits(state, ctx) < 0
+        || pre_greeting_talk(state) < 0)
         return;
     if (!var_smtpd_delay_reject && smtpd_check_connect(state) != 0) {
         state->access_denied = xstrdup(state->reply->data);
@@ -273,6 +279,7 @@ static void smtpd_service(stream *client, const server_ctx *ctx)
         state->bare_lf_mode = SMTP_BARE_LF_NORMALIZE;
     session(state, ctx);
     smtpd_reply_flush(state);
+    smtpd_tls_end(state);
     if (state->anvil_connected)
         anvil_clnt_request(ANVIL_DISCONNECT, state->anvil_ident->data, NULL, NULL);
     smtpd_transaction_reset(state);

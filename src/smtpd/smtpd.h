@@ -14,6 +14,8 @@
  *   smtpd_rcpt.c    recipient and relay decisions through trivial-rewrite
  *   smtpd_dnsbl.c   reject_rbl_*, reject_rhsbl_*, reject_unknown_*_domain
  *   smtpd_policy.c  check_policy_service requests
+ *   smtpd_tls.c     STARTTLS, wrapper mode, client certificates, the TLS context
+ *   smtpd_sasl.c    AUTH through Dovecot, the EHLO AUTH lines, AUTH= on MAIL
  *
  * Memory: the session (smtpd_state) owns everything it points to; it lives
  * for one connection. Tables and lists opened at start-up (smtpd_tables)
@@ -33,11 +35,12 @@
 #include "smtp_cmdline.h"
 #include "stream.h"
 #include "strbuf.h"
+#include "tls.h"
 
 /* Commands, in the order of the disconnect log line. */
 enum smtpd_cmd_id {
-    CMD_HELO, CMD_EHLO, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT, CMD_RSET, CMD_NOOP,
-    CMD_VRFY, CMD_ETRN, CMD_QUIT, CMD_HELP, CMD_UNKNOWN, CMD_COUNT
+    CMD_HELO, CMD_EHLO, CMD_STARTTLS, CMD_AUTH, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT,
+    CMD_RSET, CMD_NOOP, CMD_VRFY, CMD_ETRN, CMD_QUIT, CMD_HELP, CMD_UNKNOWN, CMD_COUNT
 };
 
 /* Command results. */
@@ -76,7 +79,7 @@ typedef struct smtpd_state {
 
     /* The session. */
     const char *where;                  /* for "... after CMD" log lines */
-    const char *protocol;               /* SMTP or ESMTP */
+    const char *protocol;               /* SMTP or ESMTP (Received: adds S and A) */
     char   *helo_name;
     int     ill_pipelining;             /* improper pipelining seen */
     int     error_count;
@@ -107,6 +110,15 @@ typedef struct smtpd_state {
     cleanup_clnt *cleanup;              /* open from DATA/BDAT to the end */
     int     bdat;                       /* BDAT_* */
     void   *content;                    /* the content machine (smtpd_data.c) */
+
+    /* TLS (smtpd_tls.c). */
+    tls_session *tls;                   /* NULL: plaintext */
+    tls_session_info tls_info;          /* describes `tls` while it is set */
+
+    /* SMTP AUTH (smtpd_sasl.c). */
+    char   *sasl_method;                /* NULL: not authenticated */
+    char   *sasl_username;
+    char   *sasl_sender;                /* MAIL FROM ... AUTH=, or NULL */
 } smtpd_state;
 
 /* Tables and lists opened before the chroot (smtpd.c); NULL when not configured. */
@@ -123,6 +135,9 @@ typedef struct smtpd_tables {
     maps_t *rcpt_canonical_maps;
     maps_t *rbl_reply_maps;
     argv_t *discard_ehlo;
+    maps_t *relay_clientcerts;
+    maps_t *sender_login_maps;
+    match_list *sasl_exceptions;
 } smtpd_tables;
 
 extern smtpd_tables smtpd_tables_in_use;
@@ -138,19 +153,42 @@ const char *smtpd_command_name(int id);
 
 /* smtpd_io.c */
 int     smtpd_read_command(smtpd_state *state);
+int     smtpd_read_line(smtpd_state *state, size_t limit, strbuf *line);
 int     smtpd_input_pending(smtpd_state *state);
 const char *smtpd_pending_text(smtpd_state *state);
 void    smtpd_deadline_start(smtpd_state *state);
 void    smtpd_io_init(smtpd_state *state);
 
+/* smtpd.c */
+void    smtpd_input_failed(smtpd_state *state);
+
 /* smtpd_cmd.c */
 void    smtpd_execute(smtpd_state *state);
+int     smtpd_rate_exceeded(smtpd_state *state, const char *request, int limit,
+                            const char *what);
 void    smtpd_transaction_reset(smtpd_state *state);
+int     smtpd_keyword_discarded(const char *keyword);
 
 /* smtpd_data.c */
 int     smtpd_data_cmd(smtpd_state *state);
 int     smtpd_bdat_cmd(smtpd_state *state);
 void    smtpd_data_abort(smtpd_state *state);
+
+/* smtpd_tls.c */
+void    smtpd_tls_pre_init(void);
+int     smtpd_tls_enforced(void);
+int     smtpd_tls_offered(const smtpd_state *state);
+int     smtpd_starttls_cmd(smtpd_state *state);
+int     smtpd_tls_wrapper_start(smtpd_state *state);
+void    smtpd_tls_end(smtpd_state *state);
+int     smtpd_tls_cert_permitted(smtpd_state *state, int any_trusted);
+
+/* smtpd_sasl.c */
+void    smtpd_sasl_pre_init(void);
+void    smtpd_sasl_ehlo_lines(smtpd_state *state, argv_t *lines);
+int     smtpd_auth_cmd(smtpd_state *state);
+void    smtpd_sasl_reset(smtpd_state *state);
+int     smtpd_sasl_enabled(void);
 
 /* smtpd_peer.c */
 void    smtpd_peer_init(smtpd_state *state);

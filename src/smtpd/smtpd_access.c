@@ -97,8 +97,8 @@ static int table_action(check_ctx *ctx, const char *table, const access_result *
                           text);
         return CHECK_DUNNO;
     case ACCESS_DEFER_IF_PERMIT:
-        smtpd_check_defer_if_permit(var_access_map_defer_code, *r->dsn ? r->dsn : "4.7.1", name, class,
-                            text);
+        smtpd_check_defer_if_permit(var_access_map_defer_code, *r->dsn ? r->dsn : "4.7.1", name,
+                                    class, text);
         return CHECK_DUNNO;
     case ACCESS_WARN:
         log_action(ctx, "warn", name, class, r->text, "WARN");

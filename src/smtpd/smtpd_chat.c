@@ -27,6 +27,8 @@ static const struct {
 } command_names[CMD_COUNT] = {
     [CMD_HELO] = {"HELO", "helo"},
     [CMD_EHLO] = {"EHLO", "ehlo"},
+    [CMD_STARTTLS] = {"STARTTLS", "starttls"},
+    [CMD_AUTH] = {"AUTH", "auth"},
     [CMD_MAIL] = {"MAIL", "mail"},
     [CMD_RCPT] = {"RCPT", "rcpt"},
     [CMD_DATA] = {"DATA", "data"},

@@ -91,6 +91,13 @@ void    smtpd_rbl_reply(smtpd_state *state, const char *domain_spec, const char 
 int     smtpd_domain_status(const char *domain);
 void    smtpd_dnsbl_forget(void);
 
+/* smtpd_sasl.c: the sender login checks (reject_*_sender_login_mismatch) */
+#define LOGIN_CHECK_AUTHENTICATED   (1 << 0)    /* check authenticated clients */
+#define LOGIN_CHECK_UNAUTHENTICATED (1 << 1)    /* check the others */
+#define LOGIN_CHECK_KNOWN_ONLY      (1 << 2)    /* senders absent from the table pass */
+
+int     smtpd_sasl_login_check(check_ctx *ctx, int mode);
+
 /* smtpd_policy.c */
 void    smtpd_policy_query(smtpd_state *state, const char *endpoint, const char *recipient,
                            const char *etrn_domain, strbuf *action);

@@ -34,6 +34,7 @@
 #define CMDF_LAST   (1 << 0)            /* must be the last of a pipelined group */
 #define CMDF_JUNK   (1 << 1)            /* counts toward smtpd_junk_command_limit */
 #define CMDF_ANY    (1 << 2)            /* may be followed by anything (BDAT, QUIT) */
+#define CMDF_PRE_TLS (1 << 3)           /* allowed before STARTTLS when TLS is enforced */
 
 typedef struct smtpd_command {
     int     id;
@@ -42,13 +43,13 @@ typedef struct smtpd_command {
     int     (*action)(smtpd_state *state);
 } smtpd_command;
 
-/* The EHLO keywords; a discarded one also turns its feature off. */
+/* The EHLO keywords, in Postfix's order; a discarded one also turns its feature off. */
 static const char *const ehlo_keywords[] = {
-    "PIPELINING", "SIZE", "VRFY", "ETRN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
-    "SMTPUTF8", "CHUNKING",
+    "PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH", "ENHANCEDSTATUSCODES",
+    "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING",
 };
 
-static int keyword_discarded(const char *keyword)
+int smtpd_keyword_discarded(const char *keyword)
 {
     argv_t *discard = smtpd_tables_in_use.discard_ehlo;
 
@@ -86,6 +87,8 @@ void smtpd_transaction_reset(smtpd_state *state)
     argv_truncate(state->prepend, 0);
     free(state->instance);
     state->instance = NULL;
+    free(state->sasl_sender);
+    state->sasl_sender = NULL;
     state->bdat = BDAT_NONE;
 }
 
@@ -119,35 +122,41 @@ static int helo_cmd(smtpd_state *state)
     return SMTPD_OK;
 }
 
-static void ehlo_keyword_line(smtpd_state *state, const char *keyword, int last)
+/* The keyword's line (without "250-"), or NULL when it is not offered now. */
+static const char *ehlo_keyword_text(const smtpd_state *state, const char *keyword, strbuf *text)
 {
-    char    sep = last ? ' ' : '-';
-
+    if (smtpd_keyword_discarded(keyword)
+        || (strcmp(keyword, "VRFY") == 0 && var_disable_vrfy_command)
+        || (strcmp(keyword, "SMTPUTF8") == 0 && !var_smtputf8_enable)
+        || (strcmp(keyword, "STARTTLS") == 0 && !smtpd_tls_offered(state)))
+        return NULL;
     if (strcmp(keyword, "SIZE") == 0 && var_message_size_limit > 0)
-        smtpd_reply(state, "250%cSIZE %ld", sep, var_message_size_limit);
+        strbuf_printf(text, "SIZE %ld", var_message_size_limit);
     else
-        smtpd_reply(state, "250%c%s", sep, keyword);
+        strbuf_set(text, keyword);
+    return text->data;
 }
 
 static int ehlo_cmd(smtpd_state *state)
 {
-    const char *offered[sizeof(ehlo_keywords) / sizeof(ehlo_keywords[0])];
-    size_t  count = 0;
+    argv_t *lines;
+    strbuf *text;
 
     if (helo_common(state, 1) != SMTPD_OK)
         return SMTPD_ERROR;
+    lines = argv_new(16);
+    text = strbuf_new(64);
     for (size_t i = 0; i < sizeof(ehlo_keywords) / sizeof(ehlo_keywords[0]); i++) {
-        const char *keyword = ehlo_keywords[i];
-
-        if (keyword_discarded(keyword)
-            || (strcmp(keyword, "VRFY") == 0 && var_disable_vrfy_command)
-            || (strcmp(keyword, "SMTPUTF8") == 0 && !var_smtputf8_enable))
-            continue;
-        offered[count++] = keyword;
+        if (strcmp(ehlo_keywords[i], "AUTH") == 0)
+            smtpd_sasl_ehlo_lines(state, lines);
+        else if (ehlo_keyword_text(state, ehlo_keywords[i], text))
+            argv_add(lines, text->data);
     }
-    smtpd_reply(state, "250%c%s", count ? '-' : ' ', var_myhostname);
-    for (size_t i = 0; i < count; i++)
-        ehlo_keyword_line(state, offered[i], i + 1 == count);
+    smtpd_reply(state, "250%c%s", lines->count ? '-' : ' ', var_myhostname);
+    for (size_t i = 0; i < lines->count; i++)
+        smtpd_reply(state, "250%c%s", i + 1 == lines->count ? ' ' : '-', lines->items[i]);
+    strbuf_free(text);
+    argv_free(lines);
     return SMTPD_OK;
 }
 
@@ -169,17 +178,19 @@ static int args_flags(const smtpd_state *state)
 
     if (var_strict_rfc821_envelopes)
         flags |= SMTP_ARGS_STRICT;
-    if (!keyword_discarded("DSN"))
+    if (!smtpd_keyword_discarded("DSN"))
         flags |= SMTP_ARGS_DSN;
-    if (var_smtputf8_enable && !keyword_discarded("SMTPUTF8"))
+    if (var_smtputf8_enable && !smtpd_keyword_discarded("SMTPUTF8"))
         flags |= SMTP_ARGS_SMTPUTF8;
     if (state->sender && (state->mail_args->params & SMTP_PARAM_SMTPUTF8))
         flags |= SMTP_ARGS_UTF8_SESSION;
+    if (smtpd_sasl_enabled())
+        flags |= SMTP_ARGS_AUTH;
     return flags;
 }
 
 /* Applies an anvil rate limit; 1 when the client went over it. */
-static int rate_exceeded(smtpd_state *state, const char *request, int limit, const char *what)
+int smtpd_rate_exceeded(smtpd_state *state, const char *request, int limit, const char *what)
 {
     int     rate = 0;
 
@@ -224,6 +235,12 @@ static int mail_cmd(smtpd_state *state)
         return SMTPD_ERROR;
     }
     state->sender = xstrdup(state->mail_args->path->address->data);
+    if ((state->mail_args->params & SMTP_PARAM_AUTH) && state->mail_args->auth->len) {
+        strbuf *clean = strbuf_new(64);
+
+        sanitize_printable(clean, state->mail_args->auth->data, state->mail_args->auth->len);
+        state->sasl_sender = strbuf_steal(clean);
+    }
     if ((state->mail_args->params & SMTP_PARAM_SIZE) && var_message_size_limit > 0
         && state->mail_args->size > var_message_size_limit) {
         smtpd_log_whatsup(state, "reject", "552 5.3.4 Message size exceeds fixed limit");
@@ -231,7 +248,7 @@ static int mail_cmd(smtpd_state *state)
         smtpd_transaction_reset(state);
         return SMTPD_ERROR;
     }
-    if (rate_exceeded(state, ANVIL_MESSAGE, var_smtpd_client_message_rate_limit,
+    if (smtpd_rate_exceeded(state, ANVIL_MESSAGE, var_smtpd_client_message_rate_limit,
                       "Message delivery request")) {
         smtpd_reply(state, "450 4.7.1 Error: too much mail from %s", state->addr->data);
         smtpd_transaction_reset(state);
@@ -297,7 +314,7 @@ static int rcpt_cmd(smtpd_state *state)
         smtpd_reply(state, "%s", state->reply->data);
         return SMTPD_ERROR;
     }
-    if (rate_exceeded(state, ANVIL_RECIPIENT, var_smtpd_client_recipient_rate_limit,
+    if (smtpd_rate_exceeded(state, ANVIL_RECIPIENT, var_smtpd_client_recipient_rate_limit,
                       "Recipient address")) {
         smtpd_reply(state, "450 4.7.1 Error: too many recipients from %s", state->addr->data);
         return SMTPD_ERROR;
@@ -353,7 +370,7 @@ static int vrfy_cmd(smtpd_state *state)
     const char *rest;
     int     status = SMTPD_ERROR;
 
-    if (var_disable_vrfy_command || keyword_discarded("VRFY")) {
+    if (var_disable_vrfy_command || smtpd_keyword_discarded("VRFY")) {
         smtpd_reply(state, "502 5.5.1 VRFY command is disabled");
         return SMTPD_ERROR;
     }
@@ -403,7 +420,7 @@ static int etrn_cmd(smtpd_state *state)
 {
     const char *domain = args_text(state);
 
-    if (keyword_discarded("ETRN")) {
+    if (smtpd_keyword_discarded("ETRN")) {
         smtpd_reply(state, "502 5.5.1 Error: command not implemented");
         return SMTPD_ERROR;
     }
@@ -434,17 +451,19 @@ static int etrn_cmd(smtpd_state *state)
 }
 
 static const smtpd_command commands[] = {
-    {CMD_HELO, "HELO", CMDF_LAST | CMDF_JUNK, helo_cmd},
-    {CMD_EHLO, "EHLO", CMDF_LAST | CMDF_JUNK, ehlo_cmd},
+    {CMD_HELO, "HELO", CMDF_LAST | CMDF_JUNK | CMDF_PRE_TLS, helo_cmd},
+    {CMD_EHLO, "EHLO", CMDF_LAST | CMDF_JUNK | CMDF_PRE_TLS, ehlo_cmd},
+    {CMD_STARTTLS, "STARTTLS", CMDF_LAST | CMDF_PRE_TLS, smtpd_starttls_cmd},
+    {CMD_AUTH, "AUTH", 0, smtpd_auth_cmd},
     {CMD_MAIL, "MAIL", 0, mail_cmd},
     {CMD_RCPT, "RCPT", 0, rcpt_cmd},
     {CMD_DATA, "DATA", CMDF_LAST, smtpd_data_cmd},
     {CMD_BDAT, "BDAT", CMDF_ANY, smtpd_bdat_cmd},
     {CMD_RSET, "RSET", CMDF_JUNK, rset_cmd},
-    {CMD_NOOP, "NOOP", CMDF_LAST | CMDF_JUNK, noop_cmd},
+    {CMD_NOOP, "NOOP", CMDF_LAST | CMDF_JUNK | CMDF_PRE_TLS, noop_cmd},
     {CMD_VRFY, "VRFY", CMDF_LAST | CMDF_JUNK, vrfy_cmd},
     {CMD_ETRN, "ETRN", CMDF_LAST | CMDF_JUNK, etrn_cmd},
-    {CMD_QUIT, "QUIT", CMDF_ANY, quit_cmd},
+    {CMD_QUIT, "QUIT", CMDF_ANY | CMDF_PRE_TLS, quit_cmd},
     {CMD_HELP, "HELP", CMDF_LAST | CMDF_JUNK, help_cmd},
 };
 
@@ -503,7 +522,7 @@ static void unknown_command(smtpd_state *state)
 static int improper_pipelining(smtpd_state *state, const smtpd_command *command)
 {
     int     esmtp_pipelining = strcmp(state->protocol, "ESMTP") == 0
-        && !keyword_discarded("PIPELINING");
+        && !smtpd_keyword_discarded("PIPELINING");
 
     if (state->ill_pipelining || (command->flags & CMDF_ANY)
         || (esmtp_pipelining && !(command->flags & CMDF_LAST))
@@ -545,6 +564,11 @@ void smtpd_execute(smtpd_state *state)
     state->where = command->verb;
     if (state->access_denied && command->id != CMD_QUIT) {
         smtpd_reply(state, "503 5.7.0 Error: access denied for %s", state->namaddr->data);
+        state->error_count++;
+        return;
+    }
+    if (state->tls == NULL && smtpd_tls_enforced() && !(command->flags & CMDF_PRE_TLS)) {
+        smtpd_reply(state, "530 5.7.0 Must issue a STARTTLS command first");
         state->error_count++;
         return;
     }

@@ -121,6 +121,26 @@ static void write_attributes(smtpd_state *state, stream *s)
         put_attribute(s, "dsn_envid", args->envid->data);
     if (args->params & SMTP_PARAM_RET)
         rec_printf(s, REC_TYPE_ATTR, "dsn_ret=%d", args->ret);
+    if (state->sasl_method) {
+        put_attribute(s, "sasl_method", state->sasl_method);
+        put_attribute(s, "sasl_username", state->sasl_username);
+    }
+    if (state->sasl_sender)
+        put_attribute(s, "sasl_sender", state->sasl_sender);
+}
+
+/* "ID: client=NAME[ADDR], sasl_method=PLAIN, sasl_username=alice", as Postfix. */
+static void log_client(smtpd_state *state)
+{
+    strbuf *sasl = strbuf_new(64);
+
+    if (state->sasl_method)
+        strbuf_append_printf(sasl, ", sasl_method=%s, sasl_username=%s", state->sasl_method,
+                             state->sasl_username);
+    if (state->sasl_sender)
+        strbuf_append_printf(sasl, ", sasl_sender=%s", state->sasl_sender);
+    msg_info("%s: client=%s%s", state->cleanup->queue_id, state->namaddr->data, sasl->data);
+    strbuf_free(sasl);
 }
 
 static void write_envelope(smtpd_state *state)
@@ -146,6 +166,38 @@ static void write_envelope(smtpd_state *state)
     rec_put(s, REC_TYPE_MESSAGE, "", 0);
 }
 
+/* RFC 3848: ESMTP with TLS is ESMTPS, with AUTH ESMTPA, with both ESMTPSA. */
+static void received_protocol(const smtpd_state *state, strbuf *out)
+{
+    strbuf_set(out, state->protocol);
+    if (strcmp(state->protocol, "ESMTP") != 0)
+        return;
+    if (state->tls)
+        strbuf_append_char(out, 'S');
+    if (state->sasl_username)
+        strbuf_append_char(out, 'A');
+}
+
+/* The lines between "from" and "by": TLS details, the authenticated sender. */
+static void write_received_details(smtpd_state *state, stream *s)
+{
+    argv_t *lines = argv_new(4);
+    strbuf *line = strbuf_new(64);
+
+    if (state->tls && var_smtpd_tls_received_header)
+        tls_received_lines(&state->tls_info, lines);
+    for (size_t i = 0; i < lines->count; i++)
+        rec_put_str(s, REC_TYPE_LINE, lines->items[i]);
+    if (state->sasl_username && var_smtpd_sasl_authenticated_header) {
+        strbuf_set(line, "\t(Authenticated sender: ");
+        sanitize_printable(line, state->sasl_username, strlen(state->sasl_username));
+        strbuf_append_char(line, ')');
+        rec_put(s, REC_TYPE_LINE, line->data, line->len);
+    }
+    strbuf_free(line);
+    argv_free(lines);
+}
+
 /*
  * Our Received: header, Postfix's layout, every client string sanitized
  * and the HELO name cut to a host name's length, so the line stays within
@@ -155,6 +207,7 @@ static void write_received(smtpd_state *state)
 {
     stream *s = state->cleanup->stream;
     strbuf *line = strbuf_new(256);
+    strbuf *protocol = strbuf_new(16);
     const char *helo = state->helo_name ? state->helo_name : state->name->data;
 
     strbuf_set(line, "Received: from ");
@@ -162,8 +215,10 @@ static void write_received(smtpd_state *state)
                        : strlen(helo));
     strbuf_append_printf(line, " (%s [%s])", state->name->data, state->rfc_addr->data);
     rec_put(s, REC_TYPE_LINE, line->data, line->len);
+    write_received_details(state, s);
+    received_protocol(state, protocol);
     strbuf_printf(line, "\tby %s (%s) with %s id %s", var_myhostname, var_mail_name,
-                  state->protocol, state->cleanup->queue_id);
+                  protocol->data, state->cleanup->queue_id);
     if (state->rcpt_count == 1) {
         strbuf *rcpt = strbuf_new(64);
 
@@ -180,6 +235,7 @@ static void write_received(smtpd_state *state)
     }
     mail_date_format(line, time(NULL));
     rec_put(s, REC_TYPE_LINE, line->data, line->len);
+    strbuf_free(protocol);
     strbuf_free(line);
 }
 
@@ -201,7 +257,7 @@ static int start_message(smtpd_state *state, int mode, int at_line_start)
         return -1;
     }
     strbuf_free(why);
-    msg_info("%s: client=%s", state->cleanup->queue_id, state->namaddr->data);
+    log_client(state);
     write_envelope(state);
     for (size_t i = 0; i < state->prepend->count; i++)
         rec_put_str(state->cleanup->stream, REC_TYPE_LINE, state->prepend->items[i]);

@@ -15,9 +15,14 @@
  * EOF, error or timeout (stream_status() tells which).
  *
  * smtpd_input_pending() is 1 when the client has sent more than we read:
- * bytes in the stream buffer, or data (not just EOF) waiting on the socket.
- * smtpd_pending_text() shows the first of those bytes, escaped, for the
- * "improper command pipelining" log line.
+ * bytes in the stream buffer or decrypted inside TLS, or data (not just
+ * EOF) waiting on the socket. smtpd_pending_text() shows the first of those
+ * bytes, escaped, for the "improper command pipelining" log line (under TLS
+ * only what was decrypted already).
+ *
+ * smtpd_read_line() reads one line of at most `limit` bytes without its
+ * line end (AUTH responses): 0, 1 when it was longer (the rest was read
+ * and dropped), -1 at EOF, error or timeout.
  *
  * Memory: the layer's small context is kept per process and replaced by
  * the next session's smtpd_io_init().
@@ -118,7 +123,8 @@ int smtpd_input_pending(smtpd_state *state)
     struct pollfd pfd = {.fd = state->client->fd,.events = POLLIN };
     char    byte;
 
-    if (stream_pending(state->client) > 0)
+    if (stream_pending(state->client) > 0
+        || (state->tls && tls_session_pending(state->tls)))
         return 1;
     if (poll(&pfd, 1, 0) <= 0)
         return 0;
@@ -139,7 +145,8 @@ const char *smtpd_pending_text(smtpd_state *state)
     if (stream_pending(s) > 0)
         smtp_escape(text, (const char *) s->rbuf + s->rpos, stream_pending(s),
                     SMTPD_PENDING_SHOWN);
-    else if ((n = recv(s->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT)) > 0)
+    else if (state->tls == NULL
+             && (n = recv(s->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT)) > 0)
         smtp_escape(text, peek, (size_t) n, SMTPD_PENDING_SHOWN);
     return text->data;
 }
@@ -162,33 +169,62 @@ static int skip_rest_of_line(smtpd_state *state, strbuf *tail, int previous)
     return previous == '\r';
 }
 
+/*
+ * One line of at most `limit` bytes into `line`, line end included; the rest
+ * of a longer line is read and dropped. 0 complete, 1 cut, -1 the input
+ * ended first. *crlf tells whether the line ended in CR LF.
+ */
+static int read_line(smtpd_state *state, size_t limit, strbuf *line, int *crlf)
+{
+    static strbuf *tail;
+    enum stream_line status;
+
+    if (tail == NULL)
+        tail = strbuf_new(256);
+    *crlf = 1;
+    smtpd_deadline_start(state);
+    status = stream_get_line(state->client, line, limit);
+    if (status == STREAM_LINE_NONE || status == STREAM_LINE_LAST)
+        return -1;
+    if (status == STREAM_LINE_COMPLETE) {
+        *crlf = line->len >= 2 && line->data[line->len - 2] == '\r';
+        return 0;
+    }
+    if ((*crlf = skip_rest_of_line(state, tail, strbuf_last(line))) < 0)
+        return -1;
+    return 1;
+}
+
 int smtpd_read_command(smtpd_state *state)
 {
     static strbuf *line;
-    static strbuf *tail;
-    enum stream_line status;
-    int     crlf = 1;
+    int     crlf;
+    int     status;
 
-    if (line == NULL) {
+    if (line == NULL)
         line = strbuf_new(256);
-        tail = strbuf_new(256);
-    }
-    smtpd_deadline_start(state);
-    status = stream_get_line(state->client, line, (size_t) var_line_length_limit);
-    if (status == STREAM_LINE_NONE || status == STREAM_LINE_LAST)
+    if ((status = read_line(state, (size_t) var_line_length_limit, line, &crlf)) < 0)
         return -1;
-    if (status == STREAM_LINE_TOO_LONG) {
+    if (status == 1) {
         strbuf *start = strbuf_new(40);
 
         smtp_escape(start, line->data, line->len, 30);
         msg_warn("%s: request longer than %d: %s...", state->namaddr->data,
                  var_line_length_limit, start->data);
         strbuf_free(start);
-        if ((crlf = skip_rest_of_line(state, tail, strbuf_last(line))) < 0)
-            return -1;
     }
-    smtp_cmdline_set(state->cmd, line->data, line->len, status == STREAM_LINE_COMPLETE);
+    smtp_cmdline_set(state->cmd, line->data, line->len, status == 0);
     if (!crlf)
         state->cmd->flags |= SMTP_CMDLINE_BARE_LF;
     return 0;
+}
+
+int smtpd_read_line(smtpd_state *state, size_t limit, strbuf *line)
+{
+    int     crlf;
+    int     status = read_line(state, limit, line, &crlf);
+
+    if (status == 0)
+        strbuf_truncate(line, line->len - (crlf ? 2 : 1));
+    return status;
 }

@@ -73,6 +73,23 @@ static const char *instance(smtpd_state *state)
     return state->instance;
 }
 
+/* The TLS attributes; the certificate's names only when its chain verified. */
+static void add_tls(argv_t *request, smtpd_state *state)
+{
+    const tls_session_info *info = state->tls ? &state->tls_info : NULL;
+    int     trusted = info && info->peer_trusted;
+    char    number[32];
+
+    snprintf(number, sizeof(number), "%d", info ? info->cipher_usebits : 0);
+    add(request, "ccert_subject", trusted ? info->peer_CN : "");
+    add(request, "ccert_issuer", trusted ? info->issuer_CN : "");
+    add(request, "ccert_fingerprint", info ? info->peer_cert_fprint : "");
+    add(request, "ccert_pubkey_fingerprint", info ? info->peer_pkey_fprint : "");
+    add(request, "encryption_protocol", info ? info->protocol : "");
+    add(request, "encryption_cipher", info ? info->cipher_name : "");
+    add(request, "encryption_keysize", number);
+}
+
 static argv_t *build_request(smtpd_state *state, const char *recipient,
                              const char *etrn_domain)
 {
@@ -92,19 +109,13 @@ static argv_t *build_request(smtpd_state *state, const char *recipient,
     add(request, "client_name", state->name->data);
     add(request, "reverse_client_name", state->reverse_name->data);
     add(request, "instance", instance(state));
-    add(request, "sasl_method", "");
-    add(request, "sasl_username", "");
-    add(request, "sasl_sender", "");
+    add(request, "sasl_method", state->sasl_method);
+    add(request, "sasl_username", state->sasl_username);
+    add(request, "sasl_sender", state->sasl_sender);
     snprintf(number, sizeof(number), "%ld", (state->mail_args->params & SMTP_PARAM_SIZE)
              && state->sender ? state->mail_args->size : 0L);
     add(request, "size", number);
-    add(request, "ccert_subject", "");
-    add(request, "ccert_issuer", "");
-    add(request, "ccert_fingerprint", "");
-    add(request, "ccert_pubkey_fingerprint", "");
-    add(request, "encryption_protocol", "");
-    add(request, "encryption_cipher", "");
-    add(request, "encryption_keysize", "0");
+    add_tls(request, state);
     add(request, "etrn_domain", etrn_domain);
     add(request, "stress", "");
     add(request, "server_address", state->server_addr->data);

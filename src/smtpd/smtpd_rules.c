@@ -30,11 +30,60 @@ static int permit_mynetworks(check_ctx *ctx, const char *unused)
     return match ? CHECK_OK : CHECK_DUNNO;
 }
 
+static int permit_sasl_authenticated(check_ctx *ctx, const char *unused)
+{
+    return ctx->state->sasl_username ? CHECK_OK : CHECK_DUNNO;
+}
+
+static int reject_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_AUTHENTICATED | LOGIN_CHECK_UNAUTHENTICATED);
+}
+
+static int reject_authenticated_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_AUTHENTICATED);
+}
+
+static int reject_unauthenticated_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_UNAUTHENTICATED);
+}
+
+static int reject_known_sender_login_mismatch(check_ctx *ctx, const char *unused)
+{
+    return smtpd_sasl_login_check(ctx, LOGIN_CHECK_AUTHENTICATED | LOGIN_CHECK_UNAUTHENTICATED
+                                  | LOGIN_CHECK_KNOWN_ONLY);
+}
+
 static int permit_inet_interfaces(check_ctx *ctx, const char *unused)
 {
     smtpd_state *state = ctx->state;
 
     return strcmp(state->addr->data, state->server_addr->data) == 0 ? CHECK_OK : CHECK_DUNNO;
+}
+
+/* permit_tls_clientcerts and permit_tls_all_clientcerts. */
+static int tls_clientcerts(check_ctx *ctx, int any_trusted)
+{
+    switch (smtpd_tls_cert_permitted(ctx->state, any_trusted)) {
+    case 1:
+        return CHECK_OK;
+    case 0:
+        return CHECK_DUNNO;
+    default:
+        return smtpd_check_lookup_failure(ctx, ctx->state->namaddr->data);
+    }
+}
+
+static int permit_tls_clientcerts(check_ctx *ctx, const char *unused)
+{
+    return tls_clientcerts(ctx, 0);
+}
+
+static int permit_tls_all_clientcerts(check_ctx *ctx, const char *unused)
+{
+    return tls_clientcerts(ctx, 1);
 }
 
 /* permit_auth_destination and the unauth_destination rejects. */
@@ -84,8 +133,8 @@ static int unlisted(check_ctx *ctx, const char *address, const char *class, cons
     case RCPT_RETRY:
         return smtpd_check_lookup_failure(&own, address);
     default:
-        return smtpd_check_reject(&own, 0, code, smtpd_check_dsn(code, detail), "<%s>: %s rejected: %s",
-                           address, class, text);
+        return smtpd_check_reject(&own, 0, code, smtpd_check_dsn(code, detail),
+                                  "<%s>: %s rejected: %s", address, class, text);
     }
 }
 
@@ -193,7 +242,8 @@ static int unknown_domain(check_ctx *ctx, const char *address, const char *class
         return CHECK_DUNNO;
     case DNS_RETRY:
         if (strcmp(var_unknown_address_tempfail_action, "defer_if_permit") == 0) {
-            smtpd_check_defer_if_permit(450, smtpd_check_dsn(450, detail), address, class, "Domain not found");
+            smtpd_check_defer_if_permit(450, smtpd_check_dsn(450, detail), address, class,
+                                        "Domain not found");
             return CHECK_DUNNO;
         }
         code = 450;
@@ -234,8 +284,9 @@ static int reject_unauth_pipelining(check_ctx *ctx, const char *unused)
 {
     if (!ctx->state->ill_pipelining)
         return CHECK_DUNNO;
-    return smtpd_check_reject(ctx, 0, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP command"
-                       " pipelining", ctx->name, ctx->class);
+    return smtpd_check_reject(ctx, 0, 503, "5.5.0",
+                              "<%s>: %s rejected: Improper use of SMTP command pipelining",
+                              ctx->name, ctx->class);
 }
 
 /* A DNS list answer: the reply comes from the rbl reply template. */
@@ -263,7 +314,8 @@ static int rbl_reject(check_ctx *ctx, const char *domain, const char *class, con
         snprintf(dsn, sizeof(dsn), "%.*s", (int) (strchr(text, ' ') - text), text);
         status = smtpd_check_reject(ctx, 0, (int) code, dsn, "%s", strchr(text, ' ') + 1);
     } else {
-        status = smtpd_check_reject(ctx, 0, (int) code, smtpd_check_dsn((int) code, "7.1"), "%s", text);
+        status = smtpd_check_reject(ctx, 0, (int) code, smtpd_check_dsn((int) code, "7.1"), "%s",
+                                    text);
     }
     strbuf_free(reply);
     return status;
@@ -331,11 +383,6 @@ static int simple_permit(check_ctx *ctx, const char *unused)
     return CHECK_OK;
 }
 
-static int simple_dunno(check_ctx *ctx, const char *unused)
-{
-    return CHECK_DUNNO;
-}
-
 static int simple_reject(check_ctx *ctx, const char *unused)
 {
     return smtpd_check_reject(ctx, 0, var_reject_code, smtpd_check_dsn(var_reject_code, "7.1"),
@@ -371,7 +418,15 @@ static const smtpd_rule rules[] = {
     {"defer_if_reject", 0, defer_if_reject_entry},
     {"permit_mynetworks", 0, permit_mynetworks},
     {"permit_inet_interfaces", 0, permit_inet_interfaces},
-    {"permit_sasl_authenticated", 0, simple_dunno},
+    {"permit_sasl_authenticated", 0, permit_sasl_authenticated},
+    {"reject_sender_login_mismatch", 0, reject_sender_login_mismatch},
+    {"reject_authenticated_sender_login_mismatch", 0,
+     reject_authenticated_sender_login_mismatch},
+    {"reject_unauthenticated_sender_login_mismatch", 0,
+     reject_unauthenticated_sender_login_mismatch},
+    {"reject_known_sender_login_mismatch", 0, reject_known_sender_login_mismatch},
+    {"permit_tls_clientcerts", 0, permit_tls_clientcerts},
+    {"permit_tls_all_clientcerts", 0, permit_tls_all_clientcerts},
     {"permit_auth_destination", 0, permit_auth_destination},
     {"reject_unauth_destination", 0, reject_unauth_destination},
     {"defer_unauth_destination", 0, defer_unauth_destination},

@@ -38,8 +38,11 @@
  * functions that fail, so the caller closes it next. 0, or -1 when the
  * flush or close_notify failed.
  *
+ * tls_session_pending() is 1 when OpenSSL holds decrypted bytes that the
+ * stream has not read yet (smtpd's pipelining check).
+ *
  * tls_set_clock() replaces time(NULL) for ticket-key rotation and session
- * cache expiry (tests and a future tlsmgr); NULL restores the real clock.
+ * cache expiry (tests); NULL restores the real clock.
  */
 #ifndef POSTERN_TLS_H
 #define POSTERN_TLS_H
@@ -99,6 +102,7 @@ void    tls_session_summary(const tls_session_info *info, int client_side,
                             const char *namaddr, strbuf *out);
 void    tls_received_lines(const tls_session_info *info, argv_t *lines);
 int     tls_session_stop(tls_session *session, stream *s, int graceful);
+int     tls_session_pending(const tls_session *session);
 void    tls_set_clock(time_t (*clock)(void));
 
 /*

@@ -98,7 +98,8 @@ static int wait_fd(int fd, short events, long long timeout_ms)
     int     n;
 
     do {
-        n = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms > 86400000 ? 86400000 : (int) timeout_ms);
+        n = poll(&pfd, 1, timeout_ms < 0 ? -1
+                 : timeout_ms > 86400000 ? 86400000 : (int) timeout_ms);
     } while (n < 0 && errno == EINTR);
     if (n == 0)
         errno = ETIMEDOUT;
@@ -122,11 +123,17 @@ void tls_log_errors(void)
     }
 }
 
-static void log_handshake_failure(const tls_session *session, const char *what, int ssl_error)
+/*
+ * As Postfix: "SSL_accept error from NAMADDR: -1" and OpenSSL's errors, or
+ * one line with the system's reason.
+ */
+static void log_handshake_failure(const tls_session *session, const char *what, int ret,
+                                  int ssl_error)
 {
     const char *reason;
 
     if (ERR_peek_error() != 0) {
+        msg_info("%s %s: %d", what, session->namaddr, ret);
         tls_log_errors();
         return;
     }
@@ -160,7 +167,7 @@ int tls_handshake(tls_session *session, int timeout, const char *what)
                              remaining) == 0)
                 continue;
         }
-        log_handshake_failure(session, what, error);
+        log_handshake_failure(session, what, ret, error);
         return -1;
     }
 }
@@ -282,6 +289,11 @@ static int send_close_notify(tls_session *session, int timeout)
             continue;
         return -1;
     }
+}
+
+int tls_session_pending(const tls_session *session)
+{
+    return SSL_pending(session->ssl) > 0;
 }
 
 int tls_session_stop(tls_session *session, stream *s, int graceful)

@@ -19,6 +19,7 @@
 #include "strbuf.h"
 #include "tls.h"
 #include "tls_scache.h"
+#include "tls_ticket.h"
 
 #define TLS_NAME_MAX        64          /* X.520 ub-common-name */
 
@@ -37,6 +38,7 @@ struct tls_session {
     int     must_verify;                /* verification failures are logged */
     int     fail_on_verify_error;       /* server with req_ccert */
     int     failed;                     /* a fatal error: no close_notify */
+    int     ticketed;                   /* server: resumed from a session ticket */
     char   *namaddr;
     tls_verify_state verify;
     tls_scache *cache;                  /* client: where new sessions go */
@@ -95,9 +97,10 @@ int     tls_verify_callback(int preverify_ok, X509_STORE_CTX *store);
 void    tls_verify_message(const tls_session *session, strbuf *out);
 void    tls_verify_state_free(tls_verify_state *state);
 
-/* tls_ticket.c: RFC 5077 ticket keys for the server. */
+/* tls_ticket.c: the server's ticket callback over a key store (tls_ticket.h). */
 typedef struct tls_ticket_ring tls_ticket_ring;
-tls_ticket_ring *tls_ticket_ring_new(const char *cipher, int lifetime, strbuf *why);
+tls_ticket_ring *tls_ticket_ring_new(const char *cipher, int lifetime,
+                                     tls_ticket_key_fn source, strbuf *why);
 int     tls_ticket_enable(SSL_CTX *ctx, tls_ticket_ring *ring);
 void    tls_ticket_ring_free(tls_ticket_ring *ring);
 

@@ -257,6 +257,28 @@ int tls_scache_fetch(tls_scache *cache, const char *key, strbuf *der)
     return status;
 }
 
+int tls_scache_get_entry(tls_scache *cache, const char *key, strbuf *entry)
+{
+    staleness when = {cache->timeout, tls_now()};
+    int     status = cache->ops->get(cache->handle, key, entry);
+
+    if (status == 1 && entry_stale(entry->data, entry->len, &when)) {
+        (void) cache->ops->del(cache->handle, key);
+        strbuf_reset(entry);
+        status = 0;
+    }
+    return status;
+}
+
+int tls_scache_put_entry(tls_scache *cache, const char *key, const void *entry, size_t len)
+{
+    staleness when = {cache->timeout, tls_now()};
+
+    if (entry_stale(entry, len, &when))
+        return -1;
+    return cache->ops->put(cache->handle, key, entry, len);
+}
+
 int tls_scache_remove(tls_scache *cache, const char *key)
 {
     return cache->ops->del(cache->handle, key);

@@ -2,15 +2,15 @@
  * tls_scache - the TLS session cache: serialized sessions in a table keyed
  * by session ID (server) or by the client's cache key, with expiry.
  *
- * The table sits behind a small set of operations (tls_scache_ops) so that
- * a tlsmgr daemon can own the database later and the daemons reach it over
- * IPC with another implementation of the same operations. The one built in
+ * The table sits behind a small set of operations (tls_scache_ops): the
+ * tlsmgr daemon owns the databases, and the daemons reach them over IPC
+ * with another implementation of the same operations (tls_mgr.h). The one built in
  * is Berkeley DB: tls_scache_open() takes Postfix's parameter value
  * ("btree:/var/lib/postfix/smtpd_scache"; "hash:" works too; ".db" is
  * appended to the name, as Postfix's tables do), creates the file (mode
  * 0600) when missing and empties it with TLS_SCACHE_CLEAR (tlsmgr starts
  * with an empty cache). Berkeley DB without an environment is not safe for
- * concurrent writers: one process owns a database file.
+ * concurrent writers: one process, tlsmgr, owns a database file.
  *
  * Entries are stored as a version byte, the store time (8 bytes, network
  * order) and the DER session. tls_scache_fetch() treats an entry older
@@ -21,6 +21,13 @@
  * Results: tls_scache_fetch() 1 found (the DER bytes in `der`), 0 absent,
  * -1 error; store/remove 0 or -1. Errors are logged as warnings: a broken
  * cache only costs full handshakes.
+ *
+ * tls_scache_get_entry() and tls_scache_put_entry() read and write whole
+ * entries as stored, for tlsmgr, which keeps the tables of the caches that
+ * other processes open with tls_mgr_cache_open(): the entry format is
+ * checked (a malformed or stale entry is refused by put, and deleted and
+ * absent for get) but the session inside is the fetching side's business.
+ * Results as for fetch and store.
  *
  * tls_session_to_der() and tls_session_from_der() (de)serialize an OpenSSL
  * session; the decoder insists that the bytes hold exactly one session and
@@ -55,6 +62,9 @@ int     tls_scache_store(tls_scache *cache, const char *key, const void *der, si
 int     tls_scache_fetch(tls_scache *cache, const char *key, strbuf *der);
 int     tls_scache_remove(tls_scache *cache, const char *key);
 int     tls_scache_expire(tls_scache *cache);
+int     tls_scache_get_entry(tls_scache *cache, const char *key, strbuf *entry);
+int     tls_scache_put_entry(tls_scache *cache, const char *key, const void *entry,
+                             size_t len);
 int     tls_scache_timeout(const tls_scache *cache);
 void    tls_scache_close(tls_scache *cache);
 

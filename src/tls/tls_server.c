@@ -141,7 +141,7 @@ static int setup_resumption(tls_server_ctx *ctx, const tls_server_config *cfg, s
     if (!(SSL_CTX_get_options(ssl_ctx) & SSL_OP_NO_TICKET)) {
         if ((ctx->tickets = tls_ticket_ring_new(cfg->ticket_cipher ? cfg->ticket_cipher :
                                                 "aes-256-cbc", cfg->session_timeout,
-                                                why)) == NULL)
+                                                cfg->ticket_keys, why)) == NULL)
             return -1;
         if (tls_ticket_enable(ssl_ctx, ctx->tickets) < 0) {
             strbuf_set(why, "cannot enable TLS session tickets");
@@ -333,6 +333,9 @@ static void log_session(const tls_server_ctx *ctx, const tls_session *session,
 
     if (info->verify_error && (ctx->loglevel >= 2 || (ctx->loglevel >= 1 && ctx->req_ccert)))
         msg_info("%s", info->verify_error);
+    if (info->resumed && ctx->loglevel >= 2)
+        msg_info("%s: Reusing old session%s", session->namaddr,
+                 session->ticketed ? " (RFC 5077 session ticket)" : "");
     if (ctx->loglevel >= 1) {
         tls_session_summary(info, 0, session->namaddr, line);
         msg_info("%s", line->data);

@@ -23,8 +23,10 @@
  *
  * Resumption: session tickets (RFC 5077, TLS 1.2 and 1.3) when
  * session_timeout > 0 and tls_ssl_options does not say NO_TICKET, with
- * ticket keys made in-process, used for `session_timeout` seconds and
- * accepted (and the ticket renewed) for as long again; and, when `cache`
+ * ticket keys used for `session_timeout` seconds and accepted (and the
+ * ticket renewed) for as long again, made in-process or, with
+ * `ticket_keys`, obtained there (smtpd: tls_mgr_ticket_key(), so every
+ * process shares them; tls_ticket.h); and, when `cache`
  * is set, a server-side session cache keyed by session ID (TLS 1.2 IDs, and
  * TLS 1.3 stateful tickets when tickets are off).
  *
@@ -52,6 +54,7 @@
 #include "strbuf.h"
 #include "tls.h"
 #include "tls_scache.h"
+#include "tls_ticket.h"
 
 typedef struct tls_server_ctx tls_server_ctx;
 
@@ -82,6 +85,7 @@ typedef struct tls_server_config {
     int     session_timeout;            /* seconds; 0 disables resumption */
     const char *ticket_cipher;          /* tls_session_ticket_cipher */
     tls_scache *cache;                  /* or NULL */
+    tls_ticket_key_fn ticket_keys;      /* shared ticket keys (tlsmgr), or NULL */
     const char *service;                /* session ID context, e.g. "smtpd" */
 } tls_server_config;
 

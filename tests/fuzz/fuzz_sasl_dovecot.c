@@ -3,7 +3,7 @@
  * authentication server says, split into lines at LF: handshake lines
  * until DONE (or an error), then reply lines. The parsers must refuse
  * garbage with a reason, never crash, leak or accept a user name with
- * control characters.
+ * control characters (in an OK reply, or kept from a FAIL reply).
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -15,15 +15,24 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_reply(const char *line, size_t len, strbuf *text, strbuf *why)
+static void check_no_controls(const strbuf *text)
 {
-    sasl_dovecot_reply reply = {.text = text };
-
-    if (sasl_dovecot_parse_reply(line, len, &reply, why) < 0 || reply.type != SASL_DOVECOT_OK)
-        return;
     for (size_t i = 0; i < text->len; i++)
         if (iscntrl((unsigned char) text->data[i]))
             abort();
+}
+
+static void check_reply(const char *line, size_t len, strbuf *text, strbuf *why)
+{
+    strbuf *user = strbuf_new(16);
+    sasl_dovecot_reply reply = {.text = text,.user = user };
+
+    if (sasl_dovecot_parse_reply(line, len, &reply, why) == 0) {
+        if (reply.type == SASL_DOVECOT_OK)
+            check_no_controls(text);
+        check_no_controls(user);
+    }
+    strbuf_free(user);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,6 +11,7 @@ privileges to mail_owner exactly as in production.
 """
 import hashlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -32,11 +33,25 @@ SBIN = PREFIX / "sbin"
 LIBEXEC = PREFIX / "libexec" / "postfix"
 
 
+_ports_given = set()
+
+
 def free_port():
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """An unused TCP port on 127.0.0.1, taken below the kernel's ephemeral
+    range: outgoing connections (ours, or other test runs' on this machine)
+    draw their local ports from that range and could take a port between
+    this choice and the instance's bind ("Address already in use")."""
+    while True:
+        port = random.randint(20000, 32767)
+        if port in _ports_given:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):

@@ -160,6 +160,25 @@ static void test_reply_parser(void **state)
     strbuf_free(why);
 }
 
+static void test_fail_reply_user(void **state)
+{
+    strbuf *why = strbuf_new(32);
+    sasl_dovecot_reply reply = {.text = strbuf_new(16),.user = strbuf_new(16) };
+
+    assert_int_equal(parse("FAIL\t3\tuser=alice", &reply, why), 0);
+    assert_string_equal(reply.user->data, "alice");
+    assert_int_equal(reply.text->len, 0);
+    assert_int_equal(parse("FAIL\t3\treason=no", &reply, why), 0);
+    assert_int_equal(reply.user->len, 0);                  /* not kept from the last reply */
+    assert_int_equal(parse("FAIL\t3\tuser=a\001nX-Evil: 1", &reply, why), 0);
+    assert_int_equal(reply.user->len, 0);                  /* LF in the name: left out */
+    assert_int_equal(parse("FAIL\t3\tuser=", &reply, why), 0);
+    assert_int_equal(reply.user->len, 0);
+    strbuf_free(reply.text);
+    strbuf_free(reply.user);
+    strbuf_free(why);
+}
+
 /* A fake authentication server: a thread on a socket the test controls. */
 
 typedef struct fake_server {
@@ -570,8 +589,10 @@ static void test_dovecot_plain(void **state)
 
     assert_int_equal(sasl_dovecot_start(server, &request, text), SASL_STATUS_OK);
     assert_string_equal(text->data, "alice");
+    assert_null(sasl_dovecot_failed_user(server));
     request = dovecot_request("PLAIN", "AGFsaWNlAHdyb25n");     /* \0alice\0wrong */
     assert_int_equal(sasl_dovecot_start(server, &request, text), SASL_STATUS_FAIL);
+    assert_string_equal(sasl_dovecot_failed_user(server), "alice");
     request = dovecot_request("PLAIN", "AG5vYm9keQBzZWNyZXQx"); /* \0nobody\0secret1 */
     assert_int_equal(sasl_dovecot_start(server, &request, text), SASL_STATUS_FAIL);
     request = dovecot_request("PLAIN", NULL);   /* credentials after an empty 334 */
@@ -658,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_handshake_parser),
         cmocka_unit_test(test_handshake_is_bounded),
         cmocka_unit_test(test_reply_parser),
+        cmocka_unit_test(test_fail_reply_user),
         cmocka_unit_test(test_fake_server_request_format),
         cmocka_unit_test(test_fake_server_malformed_reply_is_temporary),
         cmocka_unit_test(test_fake_server_overlong_line_is_temporary),
