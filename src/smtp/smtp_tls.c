@@ -47,8 +47,10 @@
  *
  * smtp_tls_end() ends TLS on a session (close_notify when graceful).
  *
- * No client TLS session cache: smtp_tls_session_cache_database waits for
- * the tlsmgr service (docs/compatibility.md).
+ * Sessions are reused through tlsmgr's "smtp" cache when
+ * smtp_tls_session_cache_database is set (not for LMTP, which has no such
+ * parameter here), keyed by next-hop and server ("nexthop&name[addr]:port";
+ * the TLS library adds a digest of the policy).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,7 @@
 #include "msg.h"
 #include "smtp.h"
 #include "tls_client.h"
+#include "tls_mgr.h"
 
 static tls_client_ctx *client_ctx;      /* NULL: no TLS engine */
 static maps_t *policy_maps;             /* NULL: not configured */
@@ -97,6 +100,8 @@ void smtp_tls_init(void)
         tls_client_config_init_lmtp(&cfg);
     else
         tls_client_config_init(&cfg);
+    if (!smtp_cfg.lmtp && *var_smtp_tls_session_cache_database)
+        cfg.cache = tls_mgr_cache_open(TLS_MGR_CACHE_SMTP, var_smtp_tls_session_cache_timeout);
     why = strbuf_new(64);
     if ((client_ctx = tls_client_init(&cfg, why)) == NULL)
         msg_warn("cannot start the %s TLS engine: %s", FAMILY, why->data);
@@ -239,10 +244,15 @@ int smtp_tls_start(smtp_session *session, const smtp_tls_plan *plan, smtp_failur
         .policy = plan->have_policy ? &plan->policy : NULL,
         .timeout = PICK(starttls_timeout) };
     tls_session_info *info = &session->tls_info;
+    strbuf *cache_key = strbuf_new(64);
     int     handshake_done;
 
     *retry_plain = 0;
-    if ((session->tls = tls_client_start(client_ctx, session->stream, &params, info)) != NULL)
+    strbuf_printf(cache_key, "%s&%s", plan->nexthop, session->namaddr);
+    params.cache_key = cache_key->data;
+    session->tls = tls_client_start(client_ctx, session->stream, &params, info);
+    strbuf_free(cache_key);
+    if (session->tls != NULL)
         return 0;
     handshake_done = info->protocol != NULL;
     smtp_failure_set(fail, "4.7.5", "%s", info->failure_reason ? info->failure_reason :

@@ -563,6 +563,8 @@ static void log_client_session(const tls_session *session, const tls_session_inf
     if (info->verify_error && !info->peer_matched
         && (session->loglevel >= 2 || (session->loglevel >= 1 && session->must_verify)))
         msg_info("%s", info->verify_error);
+    if (info->resumed && session->loglevel >= 2)
+        msg_info("%s: Reusing old session", session->namaddr);
     if (session->loglevel >= 1) {
         tls_session_summary(info, 1, session->namaddr, line);
         msg_info("%s", line->data);

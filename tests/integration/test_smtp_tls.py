@@ -59,8 +59,14 @@ def env(module_instance_factory):
                 + "".join(f"  -o {s}\n" for s in settings))
 
     def master_edit(text):
+        # tlsmgr owns the client session cache the "tlscache" service uses
+        text = re.sub(r"^(tlsmgr\s.*)$", r"\1\n  -o smtp_tls_session_cache_database="
+                      r"btree:$data_directory/smtp_scache", text, count=1, flags=re.M)
         return text + "".join([
             service("tlsmay", "smtp_tls_security_level=may"),
+            service("tlscache", "smtp_tls_security_level=may", "smtp_tls_loglevel=2",
+                    "smtp_connection_reuse_count_limit=1",
+                    "smtp_tls_session_cache_database=btree:$data_directory/smtp_scache"),
             service("tlsencrypt", "smtp_tls_security_level=encrypt"),
             service("tlsverify", "smtp_tls_security_level=verify"),
             service("tlsuntrusted", "smtp_tls_security_level=verify",
@@ -257,6 +263,22 @@ def test_may_uses_tls_with_postfix(env):
                   rf"{TLS_DETAILS}")
     inst.wait_log(rf"{msg.queue_id}: .*status=sent")
     debian.wait_message("may-delivery")
+
+
+def test_session_reused_through_tlsmgr(env):
+    """Two deliveries with smtp_tls_session_cache_database, each connection
+    used once: the second handshake resumes the session the first stored in
+    tlsmgr's "smtp" cache."""
+    inst, debian = env["inst"], env["debian"]
+    port = env["ports"]["tls"]
+    inst.mark_log()
+    first = send(env, "tlscache", hop(env, "tls"), "cache-first")
+    inst.wait_log(rf"{first.queue_id}: .*status=sent")
+    assert "Reusing old session" not in inst.new_log()
+    second = send(env, "tlscache", hop(env, "tls"), "cache-second")
+    inst.wait_log(rf"127\.0\.0\.1\[127\.0\.0\.1\]:{port}: Reusing old session")
+    inst.wait_log(rf"{second.queue_id}: .*status=sent")
+    debian.wait_message("cache-second")
 
 
 def test_policy_table_per_destination(env):
