@@ -16,16 +16,13 @@
  * MAP_ERROR with the reason, never a guess. proxymap's own "try again"
  * (a table it cannot read or may not open) is MAP_ERROR with its reason.
  *
- * Writes use send(MSG_NOSIGNAL), so a proxymap that went away costs a
- * command no SIGPIPE. Lookups only: update, delete and sequence are not
+ * The stream writes with MSG_NOSIGNAL, so a proxymap that went away costs
+ * a command no SIGPIPE. Lookups only: update, delete and sequence are not
  * supported.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "attr.h"
 #include "mail_params.h"
@@ -40,30 +37,6 @@ typedef struct proxy_table {
 
 static stream *proxy_stream;            /* shared by every proxy: table */
 static int proxy_tables_open;
-
-static ssize_t proxy_read(int fd, void *buf, size_t len, int timeout, void *context)
-{
-    ssize_t n;
-
-    if (fd_wait(fd, POLLIN, timeout) < 0)
-        return -1;
-    do {
-        n = read(fd, buf, len);
-    } while (n < 0 && errno == EINTR);
-    return n;
-}
-
-static ssize_t proxy_write(int fd, void *buf, size_t len, int timeout, void *context)
-{
-    ssize_t n;
-
-    if (fd_wait(fd, POLLOUT, timeout) < 0)
-        return -1;
-    do {
-        n = send(fd, buf, len, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return n;
-}
 
 static void proxy_disconnect(void)
 {
@@ -80,7 +53,6 @@ static int proxy_connect(map_t *map)
     if ((proxy_stream = mail_connect(MAIL_CLASS_PRIVATE, PROXY_SERVICE, var_ipc_timeout)) == NULL)
         return map_fail(map, "%s: cannot connect to the %s service: %s", map->spec,
                         PROXY_SERVICE, strerror(errno));
-    stream_set_io(proxy_stream, proxy_read, proxy_write, NULL);
     return 0;
 }
 

@@ -46,20 +46,34 @@ static ssize_t plain_read(int fd, void *buf, size_t len, int timeout, void *cont
 /*
  * A socket is first written without waiting (MSG_DONTWAIT): it nearly
  * always has room, and the poll() that guards the timeout is then saved.
- * Only when it is full, or for pipes and files, does the write wait.
+ * Only when it is full does the write wait. MSG_NOSIGNAL: a peer that went
+ * away is EPIPE, never SIGPIPE, in daemons and commands alike. -1 with
+ * ENOTSOCK for pipes and files.
  */
+static ssize_t socket_write(int fd, void *buf, size_t len, int timeout)
+{
+    int     flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    ssize_t n;
+
+    for (;;) {
+        if ((n = send(fd, buf, len, flags)) >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !(flags & MSG_DONTWAIT)
+            || fd_wait(fd, POLLOUT, timeout) < 0)
+            return -1;
+        flags = MSG_NOSIGNAL;
+    }
+}
+
 static ssize_t plain_write(int fd, void *buf, size_t len, int timeout, void *context)
 {
     ssize_t n;
 
     (void) context;
-    if (timeout > 0) {
-        do {
-            n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTSOCK))
-            return n;
-    }
+    if (timeout > 0 && ((n = socket_write(fd, buf, len, timeout)) >= 0 || errno != ENOTSOCK))
+        return n;
     if (fd_wait(fd, POLLOUT, timeout) < 0)
         return -1;
     do {
