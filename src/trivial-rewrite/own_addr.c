@@ -13,43 +13,19 @@
 #include "cidr_match.h"
 #include "mem.h"
 #include "own_addr.h"
+#include "services.h"
 #include "valid_hostname.h"
-
-#define FAMILY_IPV4 (1 << 0)
-#define FAMILY_IPV6 (1 << 1)
 
 struct own_addr {
     cidr_addr *items;
     size_t  count;
     size_t  cap;
-    int     families;
+    int     families;                   /* SERVICE_IPV4 | SERVICE_IPV6 */
 };
 
 static int family_bit(int family)
 {
-    return family == AF_INET ? FAMILY_IPV4 : family == AF_INET6 ? FAMILY_IPV6 : 0;
-}
-
-static int parse_protocols(const char *text, int *families, strbuf *why)
-{
-    argv_t *words = argv_split(text, ARGV_LIST_DELIMITERS);
-    int     result = 0;
-
-    *families = 0;
-    for (size_t i = 0; i < words->count && result == 0; i++) {
-        if (strcmp(words->items[i], "all") == 0)
-            *families |= FAMILY_IPV4 | FAMILY_IPV6;
-        else if (strcmp(words->items[i], "ipv4") == 0)
-            *families |= FAMILY_IPV4;
-        else if (strcmp(words->items[i], "ipv6") == 0)
-            *families |= FAMILY_IPV6;
-        else {
-            strbuf_printf(why, "bad inet_protocols value \"%s\"", words->items[i]);
-            result = -1;
-        }
-    }
-    argv_free(words);
-    return result;
+    return family == AF_INET ? SERVICE_IPV4 : family == AF_INET6 ? SERVICE_IPV6 : 0;
 }
 
 /* Adds the address of a socket address of an enabled family. */
@@ -130,7 +106,7 @@ own_addr *own_addr_new(const char *inet_interfaces, const char *proxy_interfaces
 {
     own_addr *own = xcalloc(1, sizeof(*own));
 
-    if (parse_protocols(inet_protocols, &own->families, why) < 0
+    if (service_parse_protocols(inet_protocols, &own->families, why) < 0
         || add_list(own, inet_interfaces, "inet_interfaces", why) < 0
         || add_list(own, proxy_interfaces, "proxy_interfaces", why) < 0) {
         own_addr_free(own);
